@@ -1,0 +1,3 @@
+from ocscheck.cli import main
+
+main()

@@ -1,0 +1,90 @@
+"""The run's facts: one object per source of truth, all sharing one memoising FactStore.
+
+Checks read facts only through here (``ctx.facts.dns.lookup(...)``), never do I/O themselves.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Optional
+
+from ocscheck.config import Site
+from ocscheck.facts.store import FactStore, FactUnavailable, Reason
+from ocscheck.secrets import SecretMissing, Secrets
+
+__all__ = ["Facts", "Inputs", "FactUnavailable", "Reason"]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Offline inputs given on the command line."""
+
+    certificate: Optional[Path] = None
+    dcdiag: Optional[Path] = None
+    repadmin: Optional[Path] = None
+    host_snapshots: Dict[str, Path] = field(default_factory=dict)
+
+
+class Facts:
+    def __init__(self, site: Site, store: FactStore, secrets: Secrets, inputs: Inputs = Inputs()):
+        self.site = site
+        self.store = store
+        self.secrets = secrets
+        self.inputs = inputs
+        self._sources: Dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def _source(self, name: str, factory):
+        with self._lock:
+            if name not in self._sources:
+                self._sources[name] = factory(self)
+            return self._sources[name]
+
+    @property
+    def timeout(self) -> float:
+        return self.site.run.timeout
+
+    def secret(self, env_name: str, purpose: str) -> str:
+        """A secret for a fetch; a missing one makes the fact unavailable (skip: not configured)."""
+        try:
+            return self.secrets.get(env_name, purpose)
+        except SecretMissing as exc:
+            raise FactUnavailable(Reason.NOT_CONFIGURED, str(exc)) from None
+
+    # Each source module is imported on first use so that `ocscheck --help` stays fast.
+    @property
+    def dns(self):
+        from ocscheck.facts.dns import DnsFacts
+
+        return self._source("dns", DnsFacts)
+
+    @property
+    def tls(self):
+        from ocscheck.facts.tls import TlsFacts
+
+        return self._source("tls", TlsFacts)
+
+    @property
+    def http(self):
+        from ocscheck.facts.http import HttpFacts
+
+        return self._source("http", HttpFacts)
+
+    @property
+    def sip(self):
+        from ocscheck.facts.sip import SipFacts
+
+        return self._source("sip", SipFacts)
+
+    @property
+    def ldap(self):
+        from ocscheck.facts.ldap import LdapFacts
+
+        return self._source("ldap", LdapFacts)
+
+    def host(self, role: str):
+        """The Windows host ``role`` ("server" or "dc"): WinRM, or the collector snapshot given for it."""
+        from ocscheck.facts.winrm import HostFacts
+
+        return self._source(f"host:{role}", lambda facts: HostFacts(facts, role))

@@ -1,0 +1,151 @@
+"""DNS facts: what the internal and the external resolvers answer (dnspython).
+
+A fact is one query (view, name, type); its recorded value is the answer in plain JSON.
+dnspython's resolver retries over TCP when a UDP answer is truncated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Tuple
+
+import dns.exception
+import dns.flags
+import dns.nameserver
+import dns.name
+import dns.rdatatype
+import dns.resolver
+
+from ocscheck.config import Endpoint
+from ocscheck.facts.store import FactUnavailable, Reason
+
+VIEWS = ("internal", "external")
+
+
+@dataclass(frozen=True)
+class SrvRecord:
+    priority: int
+    weight: int
+    port: int
+    target: str
+
+    def __str__(self) -> str:
+        return f"{self.priority} {self.weight} {self.port} {self.target}"
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    view: str
+    name: str
+    rdtype: str
+    rcode: str                      # NOERROR or NXDOMAIN
+    cname_chain: Tuple[str, ...]    # each CNAME target followed from `name`, in order
+    addresses: Tuple[str, ...]      # A records (of the end of the chain)
+    srv: Tuple[SrvRecord, ...]
+    server: str                     # the resolver that answered
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.addresses or self.srv or self.cname_chain)
+
+    @property
+    def canonical(self) -> str:
+        return self.cname_chain[-1] if self.cname_chain else self.name
+
+    def describe(self) -> str:
+        if self.rcode == "NXDOMAIN":
+            return f"{self.name} {self.rdtype}: NXDOMAIN ({self.view}, {self.server})"
+        parts = [f"CNAME {t}" for t in self.cname_chain]
+        parts += [f"A {a}" for a in self.addresses] + [f"SRV {s}" for s in self.srv]
+        return f"{self.name} {self.rdtype}: {', '.join(parts) or 'no records'} ({self.view}, {self.server})"
+
+    @classmethod
+    def from_json(cls, view: str, name: str, rdtype: str, data: Dict[str, Any]) -> "DnsAnswer":
+        return cls(view, name, rdtype, data["rcode"], tuple(data["cname_chain"]), tuple(data["addresses"]),
+                   tuple(SrvRecord(**s) for s in data["srv"]), data["server"])
+
+
+class DnsFacts:
+    def __init__(self, facts) -> None:
+        self._facts = facts
+        self._store = facts.store
+        self._settings = facts.site.dns
+
+    def resolvers(self, view: str) -> Tuple[Endpoint, ...]:
+        return self._settings.internal if view == "internal" else self._settings.external
+
+    def lookup(self, view: str, name: str, rdtype: str) -> DnsAnswer:
+        """The answer of ``view``'s resolvers for ``name``/``rdtype`` (memoised, recorded)."""
+        name = name.rstrip(".").lower()
+        key = f"dns:{view}:{name}:{rdtype}"
+        data = self._store.get(key, lambda: self._query(view, name, rdtype), self._facts.timeout)
+        return DnsAnswer.from_json(view, name, rdtype, data)
+
+    def addresses(self, view: str, name: str) -> Tuple[str, ...]:
+        return self.lookup(view, name, "A").addresses
+
+    def _query(self, view: str, name: str, rdtype: str) -> Dict[str, Any]:
+        endpoints = self.resolvers(view)
+        if not endpoints:
+            raise FactUnavailable(Reason.NOT_CONFIGURED, f"no {view} DNS resolver in the site file ([dns] {view})")
+        timeout = self._facts.timeout
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(e.host, e.port) for e in endpoints]
+        resolver.lifetime = timeout
+        resolver.timeout = max(timeout / 3, 0.5)  # leave room to try a second resolver or TCP
+        servers = ", ".join(str(e) for e in endpoints)
+        try:
+            answer = resolver.resolve(name, rdtype, search=False, raise_on_no_answer=False)
+        except dns.resolver.NXDOMAIN as exc:
+            return {"rcode": "NXDOMAIN", "cname_chain": _chain_of(exc.responses(), name), "addresses": [],
+                    "srv": [], "server": servers}
+        except dns.resolver.LifetimeTimeout:
+            raise FactUnavailable(Reason.TIMEOUT, f"no DNS answer from {servers} within {timeout:g} s "
+                                                  f"for {name} {rdtype}") from None
+        except dns.resolver.NoNameservers as exc:
+            raise FactUnavailable(Reason.REFUSED, f"{view} resolvers {servers} failed {name} {rdtype}: "
+                                                  f"{_errors(exc)}") from None
+        except dns.exception.DNSException as exc:
+            raise FactUnavailable(Reason.PROTOCOL, f"{name} {rdtype} via {servers}: {exc}") from None
+        response = answer.response
+        chain = _chain_of({answer.qname: response}, name)
+        end = dns.name.from_text(chain[-1] if chain else name)
+        addresses: List[str] = []
+        srv: List[Dict[str, Any]] = []
+        for rrset in response.answer:
+            if rrset.name != end:
+                continue
+            if rrset.rdtype == dns.rdatatype.A:
+                addresses += [r.address for r in rrset]
+            elif rrset.rdtype == dns.rdatatype.SRV:
+                srv += [{"priority": r.priority, "weight": r.weight, "port": r.port,
+                         "target": r.target.to_text(omit_final_dot=True).lower()} for r in rrset]
+        srv.sort(key=lambda s: (s["priority"], -s["weight"], s["target"], s["port"]))
+        return {"rcode": "NOERROR", "cname_chain": chain, "addresses": sorted(addresses), "srv": srv,
+                "server": f"{answer.nameserver}:{answer.port}"}
+
+
+def _chain_of(responses: Dict[Any, Any], name: str) -> List[str]:
+    """CNAME targets followed from ``name`` inside the response(s)."""
+    chain: List[str] = []
+    current = dns.name.from_text(name)
+    for response in responses.values():
+        seen = True
+        while seen:
+            seen = False
+            for rrset in response.answer:
+                if rrset.name == current and rrset.rdtype == dns.rdatatype.CNAME:
+                    current = rrset[0].target
+                    chain.append(current.to_text(omit_final_dot=True).lower())
+                    seen = len(chain) < 16
+                    break
+    return chain
+
+
+def _errors(exc: dns.resolver.NoNameservers) -> str:
+    errors = exc.kwargs.get("errors") or []
+    texts = []
+    for error in errors:
+        # (nameserver, tcp, port, exception, answer) in dnspython 2.x
+        server, port, problem = error[0], error[2], error[3]
+        texts.append(f"{server}:{port} {problem}")
+    return "; ".join(texts) or str(exc)

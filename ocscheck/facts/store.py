@@ -1,0 +1,173 @@
+"""Memoised, thread-safe fact fetching with record and replay.
+
+Every fact has a string key (``dns:internal:_sip._tls.todorovic.fr:SRV``) and a JSON-compatible
+value. The first caller of a key fetches it; concurrent callers of the same key wait for that one
+fetch (single flight); later callers get the memoised value or the memoised ``FactUnavailable``.
+A recording is the set of all keys fetched in a run; replaying it answers from the file only.
+"""
+from __future__ import annotations
+
+import enum
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+from ocscheck import __version__
+from ocscheck.secrets import Redactor
+
+RECORDING_SCHEMA_VERSION = 1
+
+
+class Reason(str, enum.Enum):
+    """Why a fact could not be had. The first two make a check skip; the others make it error."""
+
+    NOT_CONFIGURED = "not configured"
+    NOT_IMPLEMENTED = "not implemented yet"
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timed out"
+    REFUSED = "refused"
+    AUTH_FAILED = "authentication failed"
+    PROTOCOL = "protocol error"
+    NOT_RECORDED = "not in the recording"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def skips(self) -> bool:
+        return self in (Reason.NOT_CONFIGURED, Reason.NOT_IMPLEMENTED)
+
+
+class FactUnavailable(Exception):
+    """A fact that could not be fetched; the runner turns it into skip or error with the reason."""
+
+    def __init__(self, reason: Reason, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+    def to_json(self) -> Dict[str, str]:
+        return {"reason": self.reason.name, "detail": self.detail}
+
+    @classmethod
+    def from_json(cls, data: Dict[str, str]) -> "FactUnavailable":
+        return cls(Reason[data["reason"]], data["detail"])
+
+
+@dataclass
+class _Entry:
+    done: threading.Event
+    value: Any = None
+    error: Optional[FactUnavailable] = None
+    seconds: float = 0.0
+
+
+class FactStore:
+    """One run's facts. ``replay`` (a recording's facts) makes it answer without any network."""
+
+    def __init__(self, redactor: Redactor, default_timeout: float = 10.0,
+                 replay: Optional[Dict[str, Any]] = None):
+        self._redactor = redactor
+        self.default_timeout = default_timeout
+        self._replay = replay
+        self._entries: Dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def replaying(self) -> bool:
+        return self._replay is not None
+
+    def get(self, key: str, fetch: Callable[[], Any], timeout: Optional[float] = None) -> Any:
+        """The value of ``key``, fetching it at most once per run.
+
+        ``fetch`` must honour its own protocol timeouts; ``timeout`` bounds how long a second
+        caller waits for a fetch already under way.
+        """
+        with self._lock:
+            entry = self._entries.get(key)
+            owner = entry is None
+            if owner:
+                entry = self._entries[key] = _Entry(threading.Event())
+        if owner:
+            self._fill(key, entry, fetch)
+        else:
+            wait = (timeout or self.default_timeout) + 1.0
+            if not entry.done.wait(wait):
+                raise FactUnavailable(Reason.TIMEOUT, f"{key} still being fetched after {wait:.0f} s")
+        if entry.error is not None:
+            raise entry.error
+        return entry.value
+
+    def _fill(self, key: str, entry: _Entry, fetch: Callable[[], Any]) -> None:
+        started = time.monotonic()
+        try:
+            if self._replay is not None:
+                self._from_recording(key, entry)
+            else:
+                value = fetch()
+                json.dumps(value)  # a fact must be recordable; fail loudly in development
+                entry.value = value
+        except FactUnavailable as exc:
+            entry.error = FactUnavailable(exc.reason, self._redactor.redact(exc.detail))
+        except BaseException:
+            # A fetcher bug: forget the entry so that the crash is reported by each check that asks.
+            with self._lock:
+                self._entries.pop(key, None)
+            entry.done.set()
+            raise
+        entry.seconds = time.monotonic() - started
+        entry.done.set()
+
+    def _from_recording(self, key: str, entry: _Entry) -> None:
+        assert self._replay is not None
+        if key not in self._replay:
+            raise FactUnavailable(Reason.NOT_RECORDED, f"{key} was not fetched in the recorded run")
+        recorded = self._replay[key]
+        if "error" in recorded:
+            raise FactUnavailable.from_json(recorded["error"])
+        entry.value = recorded["value"]
+
+    def recording(self) -> Dict[str, Any]:
+        """Every fact fetched so far, secrets redacted, in key order."""
+        facts: Dict[str, Any] = {}
+        with self._lock:
+            items = sorted(self._entries.items())
+        for key, entry in items:
+            if not entry.done.is_set():
+                continue
+            if entry.error is not None:
+                facts[key] = {"error": entry.error.to_json()}
+            else:
+                facts[key] = {"value": entry.value}
+        return self._redactor.redact_json(facts)
+
+
+def save_recording(store: FactStore, path: Path, phase: str) -> None:
+    from ocscheck.atomic import write_text_atomic
+
+    document = {"schema_version": RECORDING_SCHEMA_VERSION, "tool_version": __version__,
+                "phase": phase, "facts": store.recording()}
+    write_text_atomic(path, json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+class RecordingError(ValueError):
+    pass
+
+
+def load_recording(path: Path) -> Dict[str, Any]:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read the recording: {exc.strerror}") from None
+    except ValueError as exc:
+        raise RecordingError(f"{path}: not a JSON recording: {exc}") from None
+    if not isinstance(document, dict) or document.get("schema_version") != RECORDING_SCHEMA_VERSION \
+            or not isinstance(document.get("facts"), dict):
+        raise RecordingError(f"{path}: not an ocscheck recording (schema_version {RECORDING_SCHEMA_VERSION})")
+    for key, recorded in document["facts"].items():
+        if not isinstance(recorded, dict) or not ("value" in recorded or "error" in recorded):
+            raise RecordingError(f"{path}: fact {key!r} has neither a value nor an error")
+    return document["facts"]

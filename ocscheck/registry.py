@@ -1,0 +1,141 @@
+"""The check registry: built-in checks and plugins registered through entry points.
+
+A check is a function of a CheckContext returning a Result, declared with ``@check``::
+
+    @check("dns.sip-cname", title="sip.<domain> resolves to the server", phases=("post",),
+           severity="high", needs=("dns.internal",))
+    def sip_cname(ctx: CheckContext) -> Result:
+        \"\"\"What it checks, why, how to fix it, and the source (printed by `ocscheck explain`).\"\"\"
+
+Third-party distributions register modules under the entry-point group ``ocscheck.checks``;
+loading a module runs its ``@check`` decorators, so plugins are indistinguishable from built-ins.
+"""
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import inspect
+import re
+import sys
+import threading
+from dataclasses import replace
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+from ocscheck.model import CheckSpec, Phase, Severity
+
+ENTRY_POINT_GROUP = "ocscheck.checks"
+BUILTIN_MODULES = ("dns", "ad", "users", "host", "cert", "iis", "sip")
+_ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9][a-z0-9.-]*$")
+
+
+class RegistryError(ValueError):
+    pass
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._specs: Dict[str, CheckSpec] = {}
+        self._origin = "builtin"
+        self._lock = threading.Lock()
+        self.load_warnings: List[str] = []
+
+    def add(self, spec: CheckSpec) -> None:
+        if not _ID_PATTERN.match(spec.id):
+            raise RegistryError(f"check id {spec.id!r} is not of the form area.name")
+        spec = replace(spec, origin=self._origin)
+        with self._lock:
+            existing = self._specs.get(spec.id)
+            if existing is not None and (existing.implemented or existing.origin != spec.origin):
+                raise RegistryError(f"check id {spec.id!r} is already registered by {existing.origin}")
+            self._specs[spec.id] = spec
+
+    def specs(self) -> List[CheckSpec]:
+        return list(self._specs.values())
+
+    def get(self, check_id: str) -> Optional[CheckSpec]:
+        return self._specs.get(check_id)
+
+    def load_plugins(self) -> None:
+        for entry_point in _entry_points(ENTRY_POINT_GROUP):
+            dist = getattr(getattr(entry_point, "dist", None), "name", None) or entry_point.name
+            self._origin = f"plugin {dist}"
+            try:
+                entry_point.load()
+            except Exception as exc:  # a broken plugin must not take the built-in checks down
+                self.load_warnings.append(f"plugin {entry_point.name!r} ({entry_point.value}) failed to load: "
+                                          f"{type(exc).__name__}: {exc}")
+            finally:
+                self._origin = "builtin"
+
+
+def _entry_points(group: str):
+    from importlib import metadata
+
+    eps = metadata.entry_points()
+    if hasattr(eps, "select"):
+        return list(eps.select(group=group))
+    return list(eps.get(group, ()))  # Python 3.9
+
+
+REGISTRY = Registry()
+_loaded = False
+_load_lock = threading.Lock()
+
+
+def _spec(check_id: str, title: str, phases: Sequence[str], severity: str, needs: Iterable[str],
+          depends: Iterable[str], doc: str, func: Optional[Callable]) -> CheckSpec:
+    try:
+        return CheckSpec(id=check_id, title=title, phases=tuple(Phase(p) for p in phases),
+                         severity=Severity(severity), needs=tuple(needs), depends=tuple(depends),
+                         doc=inspect.cleandoc(doc or ""), func=func)
+    except ValueError as exc:
+        raise RegistryError(f"check {check_id!r}: {exc}") from None
+
+
+def check(check_id: str, *, title: str, phases: Sequence[str], severity: str = "high",
+          needs: Iterable[str] = (), depends: Iterable[str] = ()):
+    """Register the decorated function as the check ``check_id``; its docstring is its explanation."""
+
+    def register(func: Callable) -> Callable:
+        REGISTRY.add(_spec(check_id, title, phases, severity, needs, depends, func.__doc__ or "", func))
+        return func
+
+    return register
+
+
+def pending(check_id: str, *, title: str, phases: Sequence[str], severity: str = "high",
+            needs: Iterable[str] = (), doc: str = "") -> None:
+    """Declare a catalogue id whose facts source is not built yet: it reports `skip`, and `list` says so."""
+    REGISTRY.add(_spec(check_id, title, phases, severity, needs, (), doc, None))
+
+
+def load_all() -> Registry:
+    """Import the built-in check modules, then the plugins (once per process)."""
+    global _loaded
+    with _load_lock:
+        if not _loaded:
+            for name in BUILTIN_MODULES:
+                importlib.import_module(f"ocscheck.checks.{name}")
+            REGISTRY.load_plugins()
+            _loaded = True
+    for warning in REGISTRY.load_warnings:
+        print(f"ocscheck: warning: {warning}", file=sys.stderr)
+    return REGISTRY
+
+
+def select(specs: Sequence[CheckSpec], phase: Optional[Phase], only: Sequence[str] = (),
+           skip: Sequence[str] = ()) -> List[CheckSpec]:
+    """The checks of ``phase`` whose id matches an ``only`` pattern (all if none) and no ``skip`` pattern."""
+
+    def matches(check_id: str, patterns: Sequence[str]) -> bool:
+        return any(fnmatch.fnmatchcase(check_id, pattern) for pattern in patterns)
+
+    return [spec for spec in specs
+            if (phase is None or phase in spec.phases)
+            and (not only or matches(spec.id, only))
+            and not matches(spec.id, skip)]
+
+
+def unknown_patterns(specs: Sequence[CheckSpec], patterns: Sequence[str]) -> List[str]:
+    """Patterns that match no registered id (a typo in --only/--skip should not pass silently)."""
+    return [p for p in patterns if not any(fnmatch.fnmatchcase(s.id, p) for s in specs)]

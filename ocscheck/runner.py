@@ -1,0 +1,111 @@
+"""Runs the selected checks concurrently.
+
+Each check runs in its own daemon thread so that a check stuck past its timeout can be
+abandoned (reported as error) without holding up the run or the process exit; at most
+``workers`` checks run at once. A check waits for the checks it ``depends`` on and is skipped
+when one of them did not pass. Outcomes come back in the order of the specs given.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence
+
+from ocscheck.context import CheckContext
+from ocscheck.facts.store import FactUnavailable
+from ocscheck.model import CheckSpec, Outcome, Result, Status
+
+ProgressCallback = Callable[[Outcome, int, int], None]
+
+
+@dataclass
+class _Running:
+    thread: threading.Thread
+    started: float
+    result: Optional[Result] = None
+    detail: str = ""
+
+
+def run_one(spec: CheckSpec, ctx: CheckContext) -> tuple:
+    """The result of one check (never raises) and the traceback text of a crash."""
+    if spec.func is None:
+        return Result.skip("not implemented yet: this check's facts source is not built"), ""
+    try:
+        result = spec.func(ctx)
+        if not isinstance(result, Result):
+            raise TypeError(f"check returned {type(result).__name__}, not Result")
+        return result, ""
+    except FactUnavailable as exc:
+        status = Status.SKIP if exc.reason.skips else Status.ERROR
+        return Result(status, f"{exc.reason}: {exc.detail}"), ""
+    except Exception as exc:  # a crashing check must not take the others down
+        summary = f"check crashed: {type(exc).__name__}: {exc}"
+        return Result.error(ctx.facts.secrets.redactor.redact(summary)), \
+            ctx.facts.secrets.redactor.redact(traceback.format_exc())
+
+
+def run_checks(specs: Sequence[CheckSpec], ctx: CheckContext, workers: int, timeout: float,
+               progress: Optional[ProgressCallback] = None) -> List[Outcome]:
+    by_id = {spec.id: spec for spec in specs}
+    waiting: List[CheckSpec] = list(specs)
+    running: Dict[str, _Running] = {}
+    done: Dict[str, Outcome] = {}
+    wake = threading.Condition()
+    total = len(specs)
+
+    def finish(spec: CheckSpec, result: Result, duration: float, detail: str = "") -> None:
+        outcome = Outcome.of(spec, result, duration, detail)
+        done[spec.id] = outcome
+        if progress:
+            progress(outcome, len(done), total)
+
+    def body(spec: CheckSpec, slot: _Running) -> None:
+        result, detail = run_one(spec, ctx)
+        with wake:
+            slot.result, slot.detail = result, detail
+            wake.notify_all()
+
+    with wake:
+        while waiting or running:
+            # Collect finished and overdue checks.
+            now = time.monotonic()
+            for check_id, slot in list(running.items()):
+                spec = by_id[check_id]
+                if slot.result is not None:
+                    finish(spec, slot.result, now - slot.started, slot.detail)
+                    del running[check_id]
+                elif now - slot.started > timeout:
+                    finish(spec, Result.error(f"timed out after {timeout:g} s (the check was abandoned)"),
+                           now - slot.started)
+                    del running[check_id]
+            # Start what can start: dependencies settled, a worker free.
+            for spec in list(waiting):
+                blockers = [d for d in spec.depends if d in by_id and d not in done]
+                if blockers:
+                    continue
+                failed = [d for d in spec.depends if d in done and done[d].status not in (Status.PASS, Status.WARN)]
+                if failed:
+                    waiting.remove(spec)
+                    names = ", ".join(f"{d} ({done[d].status})" for d in failed)
+                    finish(spec, Result.skip(f"skipped because {names} did not pass"), 0.0)
+                    continue
+                if len(running) >= workers:
+                    break
+                waiting.remove(spec)
+                slot = _Running(thread=None, started=time.monotonic())  # type: ignore[arg-type]
+                slot.thread = threading.Thread(target=body, args=(spec, slot), daemon=True,
+                                               name=f"check {spec.id}")
+                running[spec.id] = slot
+                slot.thread.start()
+            if running:
+                deadline = min(slot.started for slot in running.values()) + timeout
+                wake.wait(max(0.0, min(deadline - time.monotonic(), 0.5)) + 0.01)
+            elif waiting:
+                # Dependencies outside the selection never finish: treat them as absent.
+                for spec in waiting:
+                    spec_deps = [d for d in spec.depends if d in by_id and d not in done]
+                    if spec_deps:
+                        raise RuntimeError(f"dependency cycle around {spec.id}: {spec_deps}")
+    return [done[spec.id] for spec in specs]

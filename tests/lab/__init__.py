@@ -1,0 +1,125 @@
+"""The test lab: real servers started on loopback addresses by pytest fixtures.
+
+Address plan (127.0.0.0/8 only; the whole range is routed to ``lo``, also inside the
+network namespace tests/run.sh creates):
+
+    127.0.0.2   Samba AD DC 1 (ocsdc1.todorovic.adds)     LDAP ports are fixed: one address per DC
+    127.0.0.3   Samba AD DC 2 (ocsdc2.todorovic.adds)
+    127.0.0.20  the OCS server (ocs.todorovic.adds): Kamailio TLS 5061, nginx HTTPS 443
+    127.0.0.21  a second TLS host for scenarios needing another certificate
+    127.0.0.30  WS-Management (WinRM) test endpoint
+    127.0.0.40  CRL distribution point (nginx, HTTP 80)
+    127.0.0.53  dnsmasq, internal view          127.0.0.54  dnsmasq, external view
+    127.0.0.60  blackholed address (nftables drop) / nothing listening
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence
+
+import pytest
+
+DC1, DC2 = "127.0.0.2", "127.0.0.3"
+OCS = "127.0.0.20"
+OCS_ALT = "127.0.0.21"
+WINRM = "127.0.0.30"
+CRL_HOST = "127.0.0.40"
+DNS_INTERNAL, DNS_EXTERNAL = "127.0.0.53", "127.0.0.54"
+DEAD = "127.0.0.60"
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(message: str) -> None:
+    """A lab server could not start: fail under CI=true, skip on a developer's machine."""
+    if IN_CI:
+        pytest.fail(f"lab server unavailable (CI=true): {message}", pytrace=False)
+    pytest.skip(f"lab server unavailable: {message}")
+
+
+def require_tool(name: str, *extra_dirs: str) -> str:
+    path = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin",
+                                                    *extra_dirs]))
+    if not path:
+        unavailable(f"{name} is not installed (tests/run.sh installs the lab's Debian packages)")
+    return path  # type: ignore[return-value]
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        unavailable("this server needs root (privileged port); run the suite with tests/run.sh as root")
+
+
+def wait_for_port(host: str, port: int, timeout: float = 10.0, proc: Optional[subprocess.Popen] = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Server:
+    """A lab process with its log; stopped with SIGTERM (then SIGKILL) by ``stop``."""
+
+    def __init__(self, name: str, argv: Sequence[str], log: Path, cwd: Optional[Path] = None,
+                 env: Optional[dict] = None):
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(log, "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd,
+                                     env=env, start_new_session=True)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def ready(self, probe: Callable[[], bool], timeout: float = 15.0) -> None:
+        """Wait for ``probe`` to be true; on failure stop the process and report it unavailable."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            if probe():
+                return
+            time.sleep(0.05)
+        self.stop()
+        unavailable(f"{self.name} did not become ready (exit {self.proc.returncode}); log:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self._log.close()
+
+
+def run(argv: List[str], timeout: float = 60.0, **kwargs) -> subprocess.CompletedProcess:
+    """Run a lab set-up command; its failure makes the lab unavailable with the command's output."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        unavailable(f"{argv[0]} failed: {exc}")
+    if done.returncode != 0:
+        unavailable(f"{' '.join(argv[:4])} … exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return done

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Run the whole test suite against the real lab servers.
+#   bash tests/run.sh [pytest args…]
+# As root: installs the lab's missing Debian packages (tests/lab/packages.txt), creates a
+# private network namespace (only `lo` inside, so nothing can leave the machine) and runs
+# pytest in it. Not root: runs pytest directly; tests needing root fail under CI=true, skip otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+python=${PYTHON:-python3}
+
+if [ "$(id -u)" = 0 ]; then
+  missing=()
+  while read -r pkg; do
+    case "$pkg" in ''|'#'*) continue ;; esac
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done < tests/lab/packages.txt
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "tests/run.sh: installing lab packages: ${missing[*]}" >&2
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+  fi
+fi
+
+# A virtual environment keeps the suite off the system Python (PEP 668 on Debian).
+venv=${OCSCHECK_VENV:-$root/.venv}
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]" >&2
+
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
+  ns="ocslab-$$"
+  mkdir -p "/etc/netns/$ns"
+  printf 'nameserver 127.0.0.53\noptions timeout:1 attempts:1\n' > "/etc/netns/$ns/resolv.conf"
+  cat > "/etc/netns/$ns/hosts" <<HOSTS
+127.0.0.1 localhost
+127.0.0.2 ocsdc1.todorovic.adds ocsdc1
+127.0.0.3 ocsdc2.todorovic.adds ocsdc2
+127.0.0.20 ocs.todorovic.adds ocs
+127.0.0.40 pki.todorovic.adds pki
+HOSTS
+  cleanup() { ip netns delete "$ns" 2>/dev/null || true; rm -rf "/etc/netns/$ns"; }
+  trap cleanup EXIT
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" "$venv/bin/python" -m pytest "$@"
+else
+  "$venv/bin/python" -m pytest "$@"
+fi
