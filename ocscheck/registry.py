@@ -24,7 +24,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 from ocscheck.model import CheckSpec, Phase, Severity
 
 ENTRY_POINT_GROUP = "ocscheck.checks"
-BUILTIN_MODULES = ("dns", "ad", "users", "host", "cert", "iis", "sip")
+BUILTIN_MODULES = ("ad", "adhealth", "users", "host", "cert", "iis", "dns", "sip")
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9][a-z0-9.-]*$")
 
 

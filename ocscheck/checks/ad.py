@@ -5,7 +5,6 @@ pending("ad.forest-level", title="Forest functional level is Windows Server 2003
         phases=("preflight", "post"), severity="critical", needs=("ldap",))
 pending("ad.domain-level", title="Domain functional level is Windows Server 2003 or higher",
         phases=("preflight", "post"), severity="critical", needs=("ldap",))
-pending("ad.dc-health", title="dcdiag reports no failed test", phases=("preflight",), needs=("winrm.dc",))
 pending("ad.replication", title="AD replication is healthy on every inbound link",
         phases=("preflight", "post"), needs=("winrm.dc", "ldap"))
 pending("ad.schema-prep", title="Schema prepared for OCS 2007 R2 (rangeUpper >= 1008)",
