@@ -1,0 +1,260 @@
+"""DNS checks: the records Communicator needs to find the server, inside and outside.
+
+Client lookup order (Communicator 2007 R2, TechNet dd572514): _sipinternaltls._tcp, _sipinternal._tcp,
+_sip._tls, then A records of sipinternal.<d>, sip.<d>, sipexternal.<d>. The first that answers wins.
+"""
+from __future__ import annotations
+
+from typing import List, Set, Tuple
+
+from ocscheck.context import CheckContext
+from ocscheck.facts.dns import DnsAnswer, SrvRecord
+from ocscheck.model import Result
+from ocscheck.names import in_domain, is_private_address, split_host
+from ocscheck.registry import check
+
+SIP_TLS_PORT = 5061
+CLIENT_SRV_ORDER = ("_sipinternaltls._tcp", "_sipinternal._tcp", "_sip._tls")
+
+
+def _dnscmd(ctx: CheckContext, zone: str, fqdn: str, rdtype: str, data: str) -> str:
+    server = ctx.site.dns.management_server
+    return f"dnscmd {server} /recordadd {zone} {split_host(fqdn, zone)} {rdtype} {data}"
+
+
+def _zone_line(fqdn: str, rdtype: str, data: str) -> str:
+    return f"{fqdn}. 3600 IN {rdtype} {data}"
+
+
+def _server_addresses(ctx: CheckContext, view: str = "internal") -> Set[str]:
+    return set(ctx.facts.dns.addresses(view, ctx.site.deployment.server_fqdn))
+
+
+def _points_to_server(ctx: CheckContext, answer: DnsAnswer, server: Set[str]) -> bool:
+    fqdn = ctx.site.deployment.server_fqdn.lower()
+    return fqdn in answer.cname_chain or bool(server and server & set(answer.addresses))
+
+
+def _srv_problems(ctx: CheckContext, domain: str, record: SrvRecord, server: Set[str]) -> List[str]:
+    """What is wrong with one SIP TLS SRV record of ``domain`` (empty when nothing is)."""
+    problems = []
+    if record.port != SIP_TLS_PORT:
+        problems.append(f"port {record.port}, not {SIP_TLS_PORT} (SIP over TLS)")
+    if not in_domain(record.target, domain):
+        problems.append(f"target {record.target} is outside the SIP domain {domain} "
+                        f"(strict naming: clients refuse it)")
+    target = ctx.facts.dns.lookup("internal", record.target, "A")
+    if not target.addresses:
+        problems.append(f"target {record.target} does not resolve ({target.rcode})")
+    elif not _points_to_server(ctx, target, server):
+        problems.append(f"target {record.target} resolves to {', '.join(target.addresses)}, not to the "
+                        f"server {ctx.site.deployment.server_fqdn} ({', '.join(sorted(server)) or 'unresolved'})")
+    return problems
+
+
+@check("dns.server-a", title="The server FQDN is a valid name and resolves", phases=("preflight", "post"),
+       severity="critical", needs=("dns.internal",))
+def server_a(ctx: CheckContext) -> Result:
+    """The OCS server's FQDN must follow the DNS naming rules OCS 2007 R2 imposes and resolve internally.
+
+    Why: every client, the certificate and the SRV records name the server by its FQDN. OCS 2007 R2 does not
+    support single-label domains, and the last label of an FQDN must not start with a digit. Those name rules
+    are enforced when the site file is read (a bad name is a configuration error naming the key), so this
+    check judges the resolution: an A record, matching deployment.server_ip when the site sets it.
+    Fix: create the A record in the AD zone (`dnscmd <server> /recordadd <zone> <host> A <ip>`); a bad name
+    means renaming the server before installing.
+    Source: TechNet dd441205 (AD DS and DNS requirements).
+    """
+    fqdn = ctx.site.deployment.server_fqdn
+    answer = ctx.facts.dns.lookup("internal", fqdn, "A")
+    evidence = [answer.describe()]
+    ip = ctx.site.deployment.server_ip
+    zone = ctx.site.deployment.ad_domain
+    add = _dnscmd(ctx, zone, fqdn, "A", ip or "<server IP>")
+    if not answer.addresses:
+        return Result.fail(f"{fqdn} does not resolve on the internal resolvers ({answer.rcode})", evidence,
+                           f"{add}\n(or in a BIND zone file: {_zone_line(fqdn, 'A', ip or '<server IP>')})")
+    if ip and ip not in answer.addresses:
+        return Result.fail(f"{fqdn} resolves to {', '.join(answer.addresses)}, not to the site's server_ip {ip}",
+                           evidence, f"dnscmd {ctx.site.dns.management_server} /recorddelete {zone} "
+                           f"{split_host(fqdn, zone)} A /f\n{add}")
+    return Result.ok(f"{fqdn} resolves to {', '.join(answer.addresses)}", evidence)
+
+
+@check("dns.sip-cname", title="sip.<SIP domain> resolves to the server", phases=("post",),
+       severity="high", needs=("dns.internal",))
+def sip_cname(ctx: CheckContext) -> Result:
+    """For every SIP domain, sip.<domain> must resolve (CNAME or A) to the OCS server.
+
+    Why: Communicator falls back to the A record of sip.<domain> for automatic sign-in, and the tutorial
+    publishes sip.<domain> as a CNAME of the server (it is also the target of the _sip._tls SRV record).
+    Fix: `dnscmd <dns server> /recordadd <sip domain> sip CNAME <server fqdn>` in the SIP domain's zone.
+    Source: TechNet dd572514 (automatic client sign-in); the deployment tutorial, DNS step.
+    """
+    server = _server_addresses(ctx)
+    fqdn = ctx.site.deployment.server_fqdn
+    evidence, failures, fixes = [], [], []
+    for domain in ctx.site.deployment.sip_domains:
+        name = f"sip.{domain}"
+        answer = ctx.facts.dns.lookup("internal", name, "A")
+        evidence.append(answer.describe())
+        if _points_to_server(ctx, answer, server):
+            continue
+        if answer.exists:
+            failures.append(f"{name} points to {answer.canonical} ({', '.join(answer.addresses) or 'no address'})"
+                            f", not to {fqdn}")
+            fixes.append(f"dnscmd {ctx.site.dns.management_server} /recorddelete {domain} sip CNAME /f")
+        else:
+            failures.append(f"{name} does not resolve ({answer.rcode})")
+        fixes.append(_dnscmd(ctx, domain, name, "CNAME", fqdn))
+        fixes.append(f"(BIND zone file: {_zone_line(name, 'CNAME', fqdn + '.')})")
+    if failures:
+        return Result.fail("; ".join(failures), evidence, "\n".join(fixes))
+    return Result.ok(f"sip.<domain> resolves to {fqdn} for {', '.join(ctx.site.deployment.sip_domains)}",
+                     evidence)
+
+
+@check("dns.sip-tls-srv", title="_sip._tls.<SIP domain> SRV points at the server on 5061", phases=("post",),
+       severity="critical", needs=("dns.internal",))
+def sip_tls_srv(ctx: CheckContext) -> Result:
+    """For every SIP domain, _sip._tls.<domain> must be an SRV record on port 5061 whose target is inside the
+    SIP domain (strict naming) and resolves to the server.
+
+    Why: this is the record clients use for automatic sign-in over TLS. A target outside the SIP domain
+    (e.g. the server's AD name) is refused by strict-naming clients; a wrong port reaches nothing.
+    The evidence also says which record a client would use first, in Communicator's lookup order.
+    Fix: `dnscmd <dns server> /recordadd <sip domain> _sip._tls SRV 0 0 5061 sip.<sip domain>`.
+    Source: TechNet dd572514; the deployment tutorial, DNS step.
+    """
+    server = _server_addresses(ctx)
+    evidence, failures, fixes = [], [], []
+    for domain in ctx.site.deployment.sip_domains:
+        name = f"_sip._tls.{domain}"
+        answer = ctx.facts.dns.lookup("internal", name, "SRV")
+        evidence.append(answer.describe())
+        evidence.append(_first_client_lookup(ctx, domain))
+        target = f"sip.{domain}"
+        good = f"{SIP_TLS_PORT} {target}"
+        if not answer.srv:
+            failures.append(f"{name} has no SRV record ({answer.rcode})")
+            fixes.append(_dnscmd(ctx, domain, name, "SRV", f"0 0 {good}"))
+            fixes.append(f"(BIND zone file: {_zone_line(name, 'SRV', f'0 0 {SIP_TLS_PORT} {target}.')})")
+            continue
+        for record in answer.srv:
+            problems = _srv_problems(ctx, domain, record, server)
+            if problems:
+                failures.append(f"{name} SRV {record}: {'; '.join(problems)}")
+                fixes.append(f"dnscmd {ctx.site.dns.management_server} /recorddelete {domain} _sip._tls SRV "
+                             f"{record} /f")
+                fixes.append(_dnscmd(ctx, domain, name, "SRV", f"{record.priority} {record.weight} {good}"))
+    if failures:
+        return Result.fail("; ".join(failures), evidence, "\n".join(dict.fromkeys(fixes)))
+    return Result.ok(f"_sip._tls SRV records reach the server on {SIP_TLS_PORT} for "
+                     f"{', '.join(ctx.site.deployment.sip_domains)}", evidence)
+
+
+def _first_client_lookup(ctx: CheckContext, domain: str) -> str:
+    """Which record Communicator 2007 R2 would use first for ``domain``."""
+    for prefix in CLIENT_SRV_ORDER:
+        answer = ctx.facts.dns.lookup("internal", f"{prefix}.{domain}", "SRV")
+        if answer.srv:
+            first = answer.srv[0]
+            return f"client lookup for {domain}: {prefix}.{domain} answers first -> {first.target}:{first.port}"
+    return f"client lookup for {domain}: no SIP SRV record answers; clients fall back to A records"
+
+
+@check("dns.sipinternal-srv", title="_sipinternaltls._tcp.<SIP domain> is absent or correct", phases=("post",),
+       severity="high", needs=("dns.internal",))
+def sipinternal_srv(ctx: CheckContext) -> Result:
+    """_sipinternaltls._tcp.<domain> is optional, but clients query it before _sip._tls: when present it must
+    be right (port 5061, target resolving to the server), or internal sign-in fails even though _sip._tls
+    is correct.
+
+    Why: Communicator 2007 R2 tries _sipinternaltls._tcp first and uses the first record that answers.
+    Fix: correct the record, or delete it (`dnscmd <dns server> /recorddelete <sip domain> _sipinternaltls._tcp
+    SRV /f`) so that clients go on to _sip._tls.
+    Source: TechNet dd572514.
+    """
+    server = _server_addresses(ctx)
+    evidence, failures, fixes, absent = [], [], [], []
+    for domain in ctx.site.deployment.sip_domains:
+        name = f"_sipinternaltls._tcp.{domain}"
+        answer = ctx.facts.dns.lookup("internal", name, "SRV")
+        evidence.append(answer.describe())
+        if not answer.srv:
+            absent.append(domain)
+            continue
+        for record in answer.srv:
+            problems = _srv_problems(ctx, domain, record, server)
+            if problems:
+                failures.append(f"{name} SRV {record}: {'; '.join(problems)}")
+                fixes.append(f"dnscmd {ctx.site.dns.management_server} /recorddelete {domain} _sipinternaltls._tcp "
+                             f"SRV {record} /f")
+    if failures:
+        fixes.append("(clients query this record before _sip._tls: fix it, or delete it so they fall through)")
+        return Result.fail("; ".join(failures), evidence, "\n".join(fixes))
+    if absent and len(absent) == len(ctx.site.deployment.sip_domains):
+        return Result.ok("absent (optional): clients fall through to _sip._tls", evidence)
+    note = f"; absent for {', '.join(absent)}" if absent else ""
+    return Result.ok(f"_sipinternaltls._tcp records reach the server{note}", evidence)
+
+
+def _external_names(ctx: CheckContext) -> List[Tuple[str, str]]:
+    names = []
+    for domain in ctx.site.deployment.sip_domains:
+        names += [(f"_sip._tls.{domain}", "SRV"), (f"sip.{domain}", "A")]
+    return names
+
+
+def _view_summary(answer: DnsAnswer) -> str:
+    if answer.srv:
+        return ", ".join(str(s) for s in answer.srv)
+    if answer.addresses or answer.cname_chain:
+        return ", ".join(list(answer.cname_chain) + list(answer.addresses))
+    return answer.rcode if answer.rcode != "NOERROR" else "no records"
+
+
+@check("dns.split", title="Split DNS: the SIP names resolve outside too, to public targets", phases=("post",),
+       severity="medium", needs=("dns.internal", "dns.external"))
+def split(ctx: CheckContext) -> Result:
+    """The tutorial publishes the same SIP names (_sip._tls.<d>, sip.<d>) in the internal and the external
+    view of split DNS, so the same address works inside and outside. This check resolves them through the
+    external resolvers: a missing name fails; a private address (RFC 1918, RFC 6598, loopback, link-local,
+    unique-local) published outside warns; every difference between the views is listed.
+
+    Why: without the external records, clients outside cannot sign in; a private address in the public
+    view leaks the internal plan and reaches nothing.
+    Fix: add the missing records to the public zone of the SIP domain (`dnscmd <external dns server>
+    /recordadd <sip domain> _sip._tls SRV 0 0 5061 sip.<sip domain>` or your DNS host's console).
+    Source: the deployment tutorial (split DNS); TechNet dd572514.
+    """
+    missing, private, differences, evidence, fixes = [], [], [], [], []
+    for name, rdtype in _external_names(ctx):
+        inside = ctx.facts.dns.lookup("internal", name, rdtype)
+        outside = ctx.facts.dns.lookup("external", name, rdtype)
+        evidence.append(f"{name} {rdtype}: internal {_view_summary(inside)} | external {_view_summary(outside)}")
+        if not outside.exists:
+            missing.append(f"{name} {rdtype}")
+            domain = name.split(".", 2)[-1] if name.startswith("_sip._tls.") else name.split(".", 1)[1]
+            data = f"0 0 {SIP_TLS_PORT} sip.{domain}" if rdtype == "SRV" else "<public IP of the Edge/server>"
+            fixes.append(f"dnscmd <external DNS server> /recordadd {domain} {split_host(name, domain)} "
+                         f"{rdtype} {data}")
+            continue
+        if _view_summary(inside) != _view_summary(outside):
+            differences.append(f"{name} {rdtype}")
+        addresses = list(outside.addresses)
+        for record in outside.srv:
+            addresses += ctx.facts.dns.lookup("external", record.target, "A").addresses
+        leaked = sorted({a for a in addresses if is_private_address(a)})
+        if leaked:
+            private.append(f"{name} -> {', '.join(leaked)}")
+    if differences:
+        evidence.append("differences between the views: " + ", ".join(differences))
+    if missing:
+        return Result.fail(f"missing from the external view: {', '.join(missing)}", evidence, "\n".join(fixes))
+    if private:
+        return Result.warn(f"private addresses published externally: {'; '.join(private)}", evidence,
+                           "Publish the public address of the Edge server or reverse proxy in the external zone.")
+    diff = f" ({len(differences)} answer(s) differ between views, as split DNS intends)" if differences else ""
+    return Result.ok(f"all {len(_external_names(ctx))} SIP names resolve externally to public targets{diff}",
+                     evidence)

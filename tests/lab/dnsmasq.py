@@ -1,0 +1,120 @@
+"""dnsmasq as the internal and external DNS views, one instance per view per scenario (< 0.3 s to start)."""
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+import dns.message
+import dns.query
+import pytest
+
+from tests.lab import DEAD, DNS_EXTERNAL, DNS_INTERNAL, Server, require_tool
+
+_ports = itertools.count(5301)
+
+
+@dataclass
+class Zone:
+    """Records of one view: A records, CNAMEs, SRVs (name, target, port, priority, weight)."""
+
+    a: Dict[str, List[str]] = field(default_factory=dict)
+    cname: Dict[str, str] = field(default_factory=dict)
+    srv: List[Tuple[str, str, int, int, int]] = field(default_factory=list)
+    domains: Tuple[str, ...] = ("todorovic.fr", "todorovic.adds")
+
+    def config(self, address: str, port: int, pid_file: Path) -> str:
+        lines = [f"port={port}", f"listen-address={address}", "bind-interfaces", "no-resolv", "no-hosts",
+                 "no-dhcp-interface=", f"pid-file={pid_file}", "user=root", "log-queries", "log-facility=-"]
+        lines += [f"local=/{d}/" for d in self.domains]
+        for name, addresses in self.a.items():
+            lines += [f"host-record={name},{ip}" for ip in addresses]
+        lines += [f"cname={name},{target}" for name, target in self.cname.items()]
+        lines += [f"srv-host={name},{target},{port_},{prio},{weight}" for name, target, port_, prio, weight in self.srv]
+        return "\n".join(lines) + "\n"
+
+
+def good_internal() -> Zone:
+    """The tutorial's records, right."""
+    return Zone(a={"ocs.todorovic.adds": ["127.0.0.20"], "ocsdc1.todorovic.adds": ["127.0.0.2"]},
+                cname={"sip.todorovic.fr": "ocs.todorovic.adds"},
+                srv=[("_sip._tls.todorovic.fr", "sip.todorovic.fr", 5061, 0, 0)])
+
+
+def good_external() -> Zone:
+    """The public view: same names, public (documentation-range) address of the Edge."""
+    return Zone(a={"sip.todorovic.fr": ["203.0.113.10"]},
+                srv=[("_sip._tls.todorovic.fr", "sip.todorovic.fr", 5061, 0, 0)], domains=("todorovic.fr",))
+
+
+def start_view(zone: Zone, address: str, workdir: Path) -> Tuple[Server, int]:
+    """Start dnsmasq serving ``zone`` on ``address``; returns the server and its port once it answers."""
+    binary = require_tool("dnsmasq")
+    port = next(_ports)
+    workdir.mkdir(parents=True, exist_ok=True)
+    conf = workdir / f"dnsmasq-{address}-{port}.conf"
+    conf.write_text(zone.config(address, port, workdir / f"dnsmasq-{port}.pid"))
+    server = Server(f"dnsmasq {address}:{port}", [binary, "--keep-in-foreground", f"--conf-file={conf}"],
+                    workdir / f"dnsmasq-{port}.log")
+
+    def answers() -> bool:
+        try:
+            dns.query.udp(dns.message.make_query("todorovic.fr", "SOA"), address, timeout=0.2, port=port)
+            return True
+        except Exception:
+            return False
+
+    server.ready(answers, timeout=10)
+    return server, port
+
+
+@pytest.fixture
+def dns_views(tmp_path) -> Iterator[Callable[[Zone, Optional[Zone]], Dict[str, list]]]:
+    """Factory: start the internal (and optionally external) view; returns the site's [dns] table."""
+    started: List[Server] = []
+
+    def start(internal: Zone, external: Optional[Zone] = None) -> Dict[str, list]:
+        server, port = start_view(internal, DNS_INTERNAL, tmp_path / "dns")
+        started.append(server)
+        table = {"internal": [f"{DNS_INTERNAL}:{port}"]}
+        if external is not None:
+            ext, ext_port = start_view(external, DNS_EXTERNAL, tmp_path / "dns")
+            started.append(ext)
+            table["external"] = [f"{DNS_EXTERNAL}:{ext_port}"]
+        return table
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def silent_resolver() -> Iterator[str]:
+    """A UDP and TCP port that accepts queries and never answers (a hostile or hung resolver)."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind((DEAD, 0))
+    port = udp.getsockname()[1]
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind((DEAD, port))
+    tcp.listen(8)
+    stop = threading.Event()
+
+    def swallow() -> None:
+        udp.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                udp.recvfrom(4096)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=swallow, daemon=True)
+    thread.start()
+    yield f"{DEAD}:{port}"
+    stop.set()
+    thread.join(2)
+    udp.close()
+    tcp.close()
