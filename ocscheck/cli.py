@@ -1,0 +1,294 @@
+"""The command line: preflight, post, list, explain, init.
+
+Exit codes: 0 nothing failed; 1 at least one check failed (or warned, with --fail-on warn);
+2 usage or configuration error; 3 nothing failed but at least one check could not run (error).
+"""
+from __future__ import annotations
+
+import difflib
+import socket
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import click
+
+from ocscheck import __version__
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+EXAMPLE_DIR = Path(__file__).parent / "example"
+
+EXIT_HELP = ("Exit codes: 0 nothing failed; 1 a check failed (or warned, with --fail-on warn); "
+             "2 usage or configuration error; 3 nothing failed but a check could not run (error).")
+
+
+class UsageProblem(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+def _host_snapshot(ctx, param, values: Sequence[str]) -> Dict[str, Path]:
+    snapshots = {}
+    for value in values:
+        role, sep, path = value.partition("=")
+        if not sep or role not in ("server", "dc") or not path:
+            raise click.BadParameter(f"{value!r} is not ROLE=FILE with ROLE server or dc")
+        snapshots[role] = Path(path)
+    return snapshots
+
+
+def run_options(func):
+    options = [
+        click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+                     default=Path("ocscheck.toml"), show_default=True, help="Site file (TOML)."),
+        click.option("--example", is_flag=True,
+                     help="Judge the bundled example (the tutorial's lab, recorded): no network needed."),
+        click.option("--only", multiple=True, metavar="PATTERN", help="Run only these check ids or globs (dns.*)."),
+        click.option("--skip", multiple=True, metavar="PATTERN", help="Skip these check ids or globs."),
+        click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH",
+                     help="Also write a report: text, json, junit or html (repeatable)."),
+        click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
+                     help="Lowest status that makes the run fail (exit 1)."),
+        click.option("--timeout", type=click.FloatRange(0.1, 600), default=None,
+                     help="Seconds for each network fact (default: the site's run.timeout); a check is "
+                          "abandoned after three times that."),
+        click.option("--record", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Save every fact of this run to a JSON file (no secrets)."),
+        click.option("--replay", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Judge a recorded run: no network at all."),
+        click.option("--certificate", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Certificate file (PEM, DER, PKCS#12) to judge instead of the one on 5061."),
+        click.option("--dcdiag", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Saved dcdiag output to judge instead of running dcdiag over WinRM."),
+        click.option("--repadmin", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Saved `repadmin /showrepl * /csv` output."),
+        click.option("--host-snapshot", multiple=True, metavar="ROLE=FILE", callback=_host_snapshot,
+                     help="Collector snapshot for ROLE server or dc, instead of WinRM (repeatable)."),
+        click.option("-q", "--quiet", is_flag=True, help="No terminal report on stdout."),
+        click.option("-v", "--verbose", is_flag=True, help="Evidence, fixes and tracebacks in the reports."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_HELP)
+@click.version_option(__version__, prog_name="ocscheck")
+def main() -> None:
+    """Checks an OCS 2007 R2 Standard Edition deployment: before installing (preflight) and after (post)."""
+
+
+@main.command(epilog=EXIT_HELP)
+@run_options
+def preflight(**options) -> None:
+    """Is the environment ready to install OCS 2007 R2?"""
+    sys.exit(_run("preflight", **options))
+
+
+@main.command(epilog=EXIT_HELP)
+@run_options
+def post(**options) -> None:
+    """Did the OCS 2007 R2 installation come up right?"""
+    sys.exit(_run("post", **options))
+
+
+def _load_site(path: Path):
+    from ocscheck.config import ConfigError, load_site
+
+    try:
+        return load_site(path)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _run(phase: str, config: Path, example: bool, only: Tuple[str, ...], skip: Tuple[str, ...],
+         reports: Tuple[str, ...], fail_on: str, timeout: Optional[float], record: Optional[Path],
+         replay: Optional[Path], certificate: Optional[Path], dcdiag: Optional[Path], repadmin: Optional[Path],
+         host_snapshot: Dict[str, Path], quiet: bool, verbose: bool) -> int:
+    from ocscheck.context import CheckContext
+    from ocscheck.facts import Facts, Inputs
+    from ocscheck.facts.store import FactStore, RecordingError, load_recording, save_recording
+    from ocscheck.model import Phase, Status
+    from ocscheck.registry import load_all, select, unknown_patterns
+    from ocscheck.reports import ReportTarget, RunReport, write_reports
+    from ocscheck.reports.text import render as render_text
+    from ocscheck.runner import run_checks
+    from ocscheck.secrets import Redactor, Secrets
+
+    if example:
+        config = EXAMPLE_DIR / "site.toml"
+        replay = replay or EXAMPLE_DIR / f"{phase}.facts.json"
+    site = _load_site(config)
+    try:
+        targets = [ReportTarget.parse(spec) for spec in reports]
+    except ValueError as exc:
+        raise UsageProblem(f"--report: {exc}") from None
+    for path in (certificate, dcdiag, repadmin, *host_snapshot.values()):
+        if path is not None and not path.is_file():
+            raise UsageProblem(f"{path}: no such file")
+    registry = load_all()
+    specs = registry.specs()
+    typos = unknown_patterns(specs, [*only, *skip])
+    if typos:
+        raise UsageProblem(f"no check matches {', '.join(typos)} (see `ocscheck list`)")
+    selected = select(specs, Phase(phase), only, [*skip, *site.run.skip])
+    if not selected:
+        raise UsageProblem(f"no {phase} check selected")
+    recorded = None
+    if replay is not None:
+        try:
+            recorded = load_recording(replay)
+        except RecordingError as exc:
+            raise UsageProblem(str(exc)) from None
+
+    redactor = Redactor()
+    interactive = recorded is None and sys.stdin.isatty()
+    secrets = Secrets(redactor, prompt=(lambda what: click.prompt(what, hide_input=True, err=True))
+                      if interactive else None)
+    if interactive:  # ask before the checks start, not from inside a worker thread
+        for env_name, purpose in site.secret_envs().items():
+            try:
+                secrets.get(env_name, purpose)
+            except Exception:
+                pass
+    fact_timeout = timeout or site.run.timeout
+    store = FactStore(redactor, default_timeout=fact_timeout, replay=recorded)
+    if timeout:
+        import dataclasses
+        site = dataclasses.replace(site, run=dataclasses.replace(site.run, timeout=timeout))
+    facts = Facts(site, store, secrets, Inputs(certificate=certificate, dcdiag=dcdiag, repadmin=repadmin,
+                                               host_snapshots=host_snapshot))
+    progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
+    started, clock = datetime.now().replace(microsecond=0), time.monotonic()
+    outcomes = run_checks(selected, CheckContext(site, facts, Phase(phase)), workers=site.run.workers,
+                          timeout=fact_timeout * 3, progress=progress)
+    if progress:
+        click.echo("\r\x1b[K", err=True, nl=False)
+    report = RunReport(phase=phase, started=started, duration_s=time.monotonic() - clock, outcomes=tuple(outcomes),
+                       tool_version=__version__, site=str(config), fail_on_warn=fail_on == "warn",
+                       replayed_from=str(replay) if replay else "", hostname=socket.gethostname())
+    problems = write_reports(report, targets, verbose)
+    if record is not None and recorded is None:
+        try:
+            save_recording(store, record, phase)
+        except OSError as exc:
+            problems.append(f"cannot write the recording to {record}: {exc.strerror or exc}")
+    if not quiet:
+        click.echo(render_text(report, verbose, colour=sys.stdout.isatty()), nl=False)
+    for problem in problems:
+        click.echo(f"ocscheck: error: {problem}", err=True)
+    statuses = {o.status for o in outcomes}
+    if problems:
+        return EXIT_USAGE
+    if Status.FAIL in statuses or (fail_on == "warn" and Status.WARN in statuses):
+        return EXIT_FAIL
+    return EXIT_ERROR if Status.ERROR in statuses else EXIT_OK
+
+
+def _progress_printer():
+    def show(outcome, done: int, total: int) -> None:
+        click.echo(f"\r\x1b[K[{done}/{total}] {outcome.id} {outcome.status.value}", err=True, nl=False)
+
+    return show
+
+
+@main.command("list")
+@click.option("--phase", type=click.Choice(["preflight", "post"]), help="Only the checks of this phase.")
+def list_checks(phase: Optional[str]) -> None:
+    """List the checks: id, phases, severity, title, and the facts each needs."""
+    from tabulate import tabulate
+
+    from ocscheck.model import Phase
+    from ocscheck.registry import load_all, select
+
+    specs = select(load_all().specs(), Phase(phase) if phase else None)
+    rows = []
+    for spec in specs:
+        state = "" if spec.implemented else "not implemented yet"
+        if spec.origin != "builtin":
+            state = f"{spec.origin} {state}".strip()
+        rows.append((spec.id, ",".join(p.value for p in spec.phases), spec.severity.value, spec.title,
+                     ",".join(spec.needs), state))
+    click.echo(tabulate(rows, headers=("id", "phases", "severity", "title", "needs", "note")))
+
+
+@main.command()
+@click.argument("check_id")
+def explain(check_id: str) -> None:
+    """What a check verifies, why, how to fix it, and the source."""
+    from ocscheck.registry import load_all
+
+    registry = load_all()
+    spec = registry.get(check_id)
+    if spec is None:
+        close = difflib.get_close_matches(check_id, [s.id for s in registry.specs()], n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UsageProblem(f"no check {check_id!r}{hint}")
+    click.echo(f"{spec.id} — {spec.title}")
+    click.echo(f"phases: {', '.join(p.value for p in spec.phases)}; area: {spec.area}; severity: "
+               f"{spec.severity.value}; needs: {', '.join(spec.needs) or '-'}; from: {spec.origin}")
+    if not spec.implemented:
+        click.echo("status: not implemented yet (the check reports skip)")
+    click.echo("")
+    click.echo(spec.doc or "(no description)")
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("ocscheck.toml"),
+              show_default=True, help="Where to write the site file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--server-fqdn", required=True, help="FQDN of the Standard Edition server.")
+@click.option("--sip-domain", "sip_domains", multiple=True, required=True,
+              help="SIP domain (repeatable; the first is the default).")
+@click.option("--ad-domain", required=True, help="DNS name of the AD domain.")
+@click.option("--forest", help="Forest root domain (default: the AD domain).")
+@click.option("--ldap-url", help="ldaps://dc.example or ldap://dc.example (StartTLS).")
+@click.option("--ldap-user", help="LDAP bind account.")
+@click.option("--ldap-password-env", help="Environment variable with the LDAP password.")
+@click.option("--dns-internal", multiple=True, metavar="IP[:PORT]", help="Internal resolver (repeatable).")
+@click.option("--dns-external", multiple=True, metavar="IP[:PORT]", help="External resolver (repeatable).")
+@click.option("--ca-bundle", type=click.Path(dir_okay=False, path_type=Path), help="PEM file of the internal CA(s).")
+@click.option("--winrm-server", help="WinRM host of the OCS server.")
+@click.option("--winrm-dc", help="WinRM host of a domain controller.")
+@click.option("--winrm-user", help="WinRM account (DOMAIN\\user).")
+@click.option("--winrm-password-env", help="Environment variable with the WinRM password.")
+def init(output: Path, force: bool, server_fqdn: str, sip_domains: Tuple[str, ...], ad_domain: str,
+         forest: Optional[str], ldap_url: Optional[str], ldap_user: Optional[str], ldap_password_env: Optional[str],
+         dns_internal: Tuple[str, ...], dns_external: Tuple[str, ...], ca_bundle: Optional[Path],
+         winrm_server: Optional[str], winrm_dc: Optional[str], winrm_user: Optional[str],
+         winrm_password_env: Optional[str]) -> None:
+    """Write a commented site file from a few options."""
+    from ocscheck.config import ConfigError, site_from_dict
+    from ocscheck.siteinit import render_site
+
+    values: Dict[str, Dict[str, object]] = {
+        "deployment": {"server_fqdn": server_fqdn, "sip_domains": list(sip_domains), "ad_domain": ad_domain,
+                       **({"forest": forest} if forest else {})},
+        "ldap": _given(url=ldap_url, user=ldap_user, password_env=ldap_password_env),
+        "dns": _given(internal=list(dns_internal), external=list(dns_external)),
+        "tls": _given(ca_bundle=str(ca_bundle.resolve()) if ca_bundle else None),
+    }
+    for role, host in (("server", winrm_server), ("dc", winrm_dc)):
+        if host:
+            values[f"winrm.{role}"] = _given(host=host, user=winrm_user, password_env=winrm_password_env)
+    nested: Dict[str, object] = {k: v for k, v in values.items() if "." not in k}
+    nested["winrm"] = {k.split(".")[1]: v for k, v in values.items() if k.startswith("winrm.")}
+    try:
+        site_from_dict(nested, output)
+    except ConfigError as exc:
+        raise UsageProblem(f"{exc.key}: {exc.message}") from None
+    if output.exists() and not force:
+        raise UsageProblem(f"{output} exists (use --force to overwrite)")
+    from ocscheck.atomic import write_text_atomic
+
+    write_text_atomic(output, render_site(values))
+    click.echo(f"wrote {output}")
+
+
+def _given(**values) -> Dict[str, object]:
+    return {k: v for k, v in values.items() if v not in (None, [], "")}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

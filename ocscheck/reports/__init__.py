@@ -1,0 +1,87 @@
+"""Reports: text (terminal), json, junit and html, each a pure function of a RunReport to text."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Dict, List, Sequence, Tuple
+
+from ocscheck.atomic import write_text_atomic
+from ocscheck.model import Outcome, Status
+
+STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP)
+
+_ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
+# Characters XML 1.0 forbids (and C1 controls, which render as garbage everywhere).
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def sanitize(text: str) -> str:
+    """Text safe for a terminal and for XML 1.0: ANSI escapes and control characters removed."""
+    return _ILLEGAL.sub("", _ANSI.sub("", text))
+
+
+@dataclass(frozen=True)
+class RunReport:
+    phase: str
+    started: datetime           # local time of the start of the run, without zone
+    duration_s: float
+    outcomes: Tuple[Outcome, ...]
+    tool_version: str
+    site: str                   # path of the site file
+    fail_on_warn: bool = False
+    replayed_from: str = ""     # recording the verdicts were judged from, if any
+    hostname: str = "localhost"
+
+    def counts(self) -> Dict[str, int]:
+        counts = {s.value: 0 for s in Status}
+        for outcome in self.outcomes:
+            counts[outcome.status.value] += 1
+        return counts
+
+    def by_area(self) -> List[Tuple[str, List[Outcome]]]:
+        areas: Dict[str, List[Outcome]] = {}
+        for outcome in self.outcomes:
+            areas.setdefault(outcome.area, []).append(outcome)
+        return list(areas.items())
+
+    def is_failure(self, outcome: Outcome) -> bool:
+        return outcome.status is Status.FAIL or (self.fail_on_warn and outcome.status is Status.WARN)
+
+
+Renderer = Callable[[RunReport, bool], str]
+
+
+def renderers() -> Dict[str, Renderer]:
+    from ocscheck.reports import html, json_report, junit, text
+
+    return {"text": text.render, "json": json_report.render, "junit": junit.render, "html": html.render}
+
+
+FORMATS = ("text", "json", "junit", "html")
+
+
+@dataclass(frozen=True)
+class ReportTarget:
+    format: str
+    path: Path
+
+    @classmethod
+    def parse(cls, spec: str) -> "ReportTarget":
+        fmt, sep, path = spec.partition(":")
+        if not sep or fmt not in FORMATS or not path:
+            raise ValueError(f"{spec!r} is not FORMAT:PATH with FORMAT one of {', '.join(FORMATS)}")
+        return cls(fmt, Path(path))
+
+
+def write_reports(report: RunReport, targets: Sequence[ReportTarget], verbose: bool) -> List[str]:
+    """Write every target (atomically); returns the problems met, so that one bad path loses no other report."""
+    problems = []
+    render = renderers()
+    for target in targets:
+        try:
+            write_text_atomic(target.path, render[target.format](report, verbose))
+        except OSError as exc:
+            problems.append(f"cannot write the {target.format} report to {target.path}: {exc.strerror or exc}")
+    return problems
