@@ -1,0 +1,143 @@
+"""The site file: clear errors naming file, line and key; init writes a file that loads back unchanged."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ocscheck.cli import main
+from ocscheck.config import ConfigError, Endpoint, load_site
+
+GOOD = """\
+[deployment]
+server_fqdn = "ocs.todorovic.adds"
+sip_domains = ["todorovic.fr"]
+ad_domain = "todorovic.adds"
+
+[dns]
+internal = ["127.0.0.53:5353", "[::1]:53", "10.0.0.1"]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "ocscheck.toml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_site(write(tmp_path, text))
+    return info.value
+
+
+def test_good_file_loads_with_defaults(tmp_path):
+    site = load_site(write(tmp_path, GOOD))
+    assert site.deployment.forest == "todorovic.adds"
+    assert site.deployment.default_sip_domain == "todorovic.fr"
+    assert site.dns.internal == (Endpoint("127.0.0.53", 5353), Endpoint("::1", 53), Endpoint("10.0.0.1", 53))
+    assert site.run.timeout == 10.0 and site.thresholds.cert_expiry_days == 30
+    assert site.winrm_server is None
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path):
+    err = error_of(tmp_path, GOOD + "\n[run]\ntimeout = 5\nworkerz = 3\n")
+    assert err.line == 11 and err.key == "run.workerz"
+    assert str(err).startswith(f"{tmp_path / 'ocscheck.toml'}:11: run.workerz: unknown key")
+
+
+def test_wrong_type_names_the_key(tmp_path):
+    err = error_of(tmp_path, GOOD.replace('sip_domains = ["todorovic.fr"]', 'sip_domains = "todorovic.fr"'))
+    assert (err.key, err.line) == ("deployment.sip_domains", 3)
+    assert "must be a list of strings, not a string" in str(err)
+
+
+def test_bool_is_not_an_integer(tmp_path):
+    err = error_of(tmp_path, GOOD + "[tls]\nsip_port = true\n")
+    assert err.key == "tls.sip_port" and "must be an integer" in err.message
+
+
+@pytest.mark.parametrize("name, problem", [("ocs", "single-label"), ("ocs.todorovic.1fr", "starts with a digit"),
+                                           ("ocs..fr", "not a valid DNS label")])
+def test_bad_fqdn_is_an_error(tmp_path, name, problem):
+    err = error_of(tmp_path, GOOD.replace("ocs.todorovic.adds", name))
+    assert err.key == "deployment.server_fqdn" and err.line == 2 and problem in err.message
+
+
+def test_missing_required_key(tmp_path):
+    err = error_of(tmp_path, GOOD.replace('ad_domain = "todorovic.adds"\n', ""))
+    assert err.key == "deployment.ad_domain" and "required" in err.message
+
+
+def test_unreadable_or_empty_ca_bundle(tmp_path):
+    err = error_of(tmp_path, GOOD + '[tls]\nca_bundle = "missing.pem"\n')
+    assert err.key == "tls.ca_bundle" and "cannot read" in err.message and err.line == 9
+    (tmp_path / "empty.pem").write_text("not a certificate\n")
+    err = error_of(tmp_path, GOOD + '[tls]\nca_bundle = "empty.pem"\n')
+    assert "holds no PEM certificate" in err.message
+
+
+def test_bad_endpoint_and_unknown_section(tmp_path):
+    err = error_of(tmp_path, GOOD.replace('"10.0.0.1"', '"10.0.0.1:99999"'))
+    assert err.key == "dns.internal" and "out of range" in err.message
+    err = error_of(tmp_path, GOOD + "[ldpa]\nurl = 'x'\n")
+    assert err.key == "ldpa" and "unknown section" in err.message
+    err = error_of(tmp_path, GOOD + "[winrm.exchange]\nhost = 'x'\n")
+    assert err.key == "winrm.exchange"
+
+
+def test_toml_syntax_error_has_line(tmp_path):
+    err = error_of(tmp_path, GOOD + "[run\n")
+    assert err.line == 8 and "not valid TOML" in err.message
+
+
+def test_cli_reports_config_error_with_exit_2_and_no_traceback(tmp_path):
+    path = write(tmp_path, GOOD + "\n[run]\nworkers = 'many'\n")
+    result = CliRunner().invoke(main, ["post", "-c", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:10: run.workers: must be an integer, not a string" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_init_writes_a_documented_file_that_loads_back(tmp_path):
+    ca = tmp_path / "ca.pem"
+    from tests.helpers_pki import self_signed_pem
+
+    ca.write_text(self_signed_pem())
+    out = tmp_path / "site" / "ocscheck.toml"
+    args = ["init", "-o", str(out), "--server-fqdn", "ocs.todorovic.adds", "--sip-domain", "todorovic.fr",
+            "--sip-domain", "todorovic.com", "--ad-domain", "todorovic.adds", "--ldap-url", "ldaps://ocsdc1.todorovic.adds",
+            "--ldap-user", "TODOROVIC\\ocscheck", "--ldap-password-env", "LDAP_PW", "--dns-internal", "127.0.0.53:5353",
+            "--dns-external", "127.0.0.54", "--ca-bundle", str(ca), "--winrm-server", "ocs.todorovic.adds",
+            "--winrm-dc", "ocsdc1.todorovic.adds", "--winrm-user", "TODOROVIC\\admin", "--winrm-password-env", "WINRM_PW"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    site = load_site(out)
+    assert site.deployment.sip_domains == ("todorovic.fr", "todorovic.com")
+    assert site.deployment.forest == "todorovic.adds"
+    assert site.ldap.user == "TODOROVIC\\ocscheck" and site.ldap.password_env == "LDAP_PW"
+    assert site.dns.internal == (Endpoint("127.0.0.53", 5353),) and site.dns.external == (Endpoint("127.0.0.54", 53),)
+    assert site.tls.ca_bundle == ca.resolve()
+    assert site.winrm_server.host == "ocs.todorovic.adds" and site.winrm_dc.user == "TODOROVIC\\admin"
+    assert site.winrm_dc.password_env == "WINRM_PW"
+    # Every key of the schema is documented in the file.
+    import dataclasses
+
+    from ocscheck.config import SECTIONS
+    for table, _attr, cls, _optional in SECTIONS:
+        for spec in dataclasses.fields(cls):
+            assert spec.metadata["doc"] in text, (table, spec.name)
+    # A second init refuses to overwrite.
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_init_rejects_bad_values_without_writing(tmp_path):
+    out = tmp_path / "ocscheck.toml"
+    result = CliRunner().invoke(main, ["init", "-o", str(out), "--server-fqdn", "ocs", "--sip-domain", "todorovic.fr",
+                                       "--ad-domain", "todorovic.adds"])
+    assert result.exit_code == 2 and "single-label" in result.output
+    assert not out.exists()

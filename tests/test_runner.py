@@ -1,0 +1,116 @@
+"""The runner: concurrency, per-check timeout, crash isolation, dependency skips, order."""
+from __future__ import annotations
+
+import threading
+import time
+
+from ocscheck.context import CheckContext
+from ocscheck.facts import Facts
+from ocscheck.facts.store import FactStore, FactUnavailable, Reason
+from ocscheck.model import CheckSpec, Phase, Result, Severity, Status
+from ocscheck.runner import run_checks
+from ocscheck.secrets import Redactor, Secrets
+from tests.helpers import make_site
+
+
+def spec(check_id, func, depends=()):
+    return CheckSpec(id=check_id, title=check_id, phases=(Phase.POST,), severity=Severity.HIGH, needs=(),
+                     depends=tuple(depends), doc="", func=func)
+
+
+def context(secret_env=None):
+    redactor = Redactor()
+    secrets = Secrets(redactor, environ=secret_env or {})
+    site = make_site()
+    return CheckContext(site, Facts(site, FactStore(redactor), secrets), Phase.POST)
+
+
+def test_crash_becomes_error_and_others_still_run():
+    def crash(ctx):
+        raise KeyError("boom")
+
+    outcomes = run_checks([spec("t.crash", crash), spec("t.ok", lambda ctx: Result.ok("fine"))], context(), 4, 5)
+    assert [o.status for o in outcomes] == [Status.ERROR, Status.PASS]
+    assert outcomes[0].summary == "check crashed: KeyError: 'boom'"
+    assert "Traceback" in outcomes[0].detail
+
+
+def test_hung_check_is_abandoned_at_its_timeout():
+    release = threading.Event()
+
+    def hang(ctx):
+        release.wait(30)
+        return Result.ok("late")
+
+    started = time.monotonic()
+    outcomes = run_checks([spec("t.hang", hang), spec("t.ok", lambda ctx: Result.ok("fine"))], context(), 4, 0.5)
+    release.set()
+    assert time.monotonic() - started < 2
+    assert outcomes[0].status is Status.ERROR and "timed out after 0.5 s" in outcomes[0].summary
+    assert outcomes[1].status is Status.PASS
+
+
+def test_checks_run_concurrently_with_bounded_workers():
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def slow(ctx):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return Result.ok("done")
+
+    started = time.monotonic()
+    outcomes = run_checks([spec(f"t.c{i}", slow) for i in range(8)], context(), 4, 5)
+    assert peak[0] == 4
+    assert time.monotonic() - started < 0.2 * 8 / 2
+    assert [o.id for o in outcomes] == [f"t.c{i}" for i in range(8)]  # deterministic order
+
+
+def test_dependency_failure_skips_dependant():
+    outcomes = run_checks([spec("t.b", lambda ctx: Result.ok("b"), depends=["t.a"]),
+                           spec("t.a", lambda ctx: Result.fail("a broke"))], context(), 4, 5)
+    assert outcomes[0].status is Status.SKIP and outcomes[0].summary == "skipped because t.a (fail) did not pass"
+
+
+def test_fact_unavailable_maps_to_skip_or_error():
+    def unconfigured(ctx):
+        raise FactUnavailable(Reason.NOT_CONFIGURED, "no LDAP URL")
+
+    def refused(ctx):
+        raise FactUnavailable(Reason.REFUSED, "connection refused by 127.0.0.60:636")
+
+    outcomes = run_checks([spec("t.u", unconfigured), spec("t.r", refused)], context(), 4, 5)
+    assert (outcomes[0].status, outcomes[0].summary) == (Status.SKIP, "not configured: no LDAP URL")
+    assert (outcomes[1].status, outcomes[1].summary) == (Status.ERROR, "refused: connection refused by 127.0.0.60:636")
+
+
+def test_fact_is_fetched_once_for_many_checks_and_secret_never_leaks():
+    ctx = context({"PW": "s3cret-Pa55"})
+    calls = []
+
+    def fetch():
+        calls.append(1)
+        time.sleep(0.1)
+        password = ctx.facts.secret("PW", "test password")
+        raise FactUnavailable(Reason.AUTH_FAILED, f"bind refused for password {password}")
+
+    def reader(c):
+        c.facts.store.get("test:fact", fetch)
+        return Result.ok("unreachable")
+
+    outcomes = run_checks([spec(f"t.r{i}", reader) for i in range(6)], ctx, 6, 5)
+    assert len(calls) == 1
+    for outcome in outcomes:
+        assert outcome.status is Status.ERROR
+        assert "s3cret-Pa55" not in outcome.summary and "********" in outcome.summary
+    assert "s3cret-Pa55" not in str(ctx.facts.store.recording())
+
+
+def test_missing_secret_skips_as_not_configured():
+    outcomes = run_checks([spec("t.s", lambda c: Result.ok(c.facts.secret("NOPE", "LDAP password")))],
+                          context(), 1, 5)
+    assert outcomes[0].status is Status.SKIP
+    assert outcomes[0].summary == "not configured: environment variable NOPE (LDAP password) is not set"
