@@ -24,7 +24,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 from ocscheck.model import CheckSpec, Phase, Severity
 
 ENTRY_POINT_GROUP = "ocscheck.checks"
-BUILTIN_MODULES = ("ad", "adhealth", "users", "host", "cert", "iis", "dns", "sip")
+BUILTIN_MODULES = ("ad", "adhealth", "host", "cert", "iis", "dns", "sip", "users")  # deployment order
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9][a-z0-9.-]*$")
 
 
@@ -118,8 +118,8 @@ def load_all() -> Registry:
                 importlib.import_module(f"ocscheck.checks.{name}")
             REGISTRY.load_plugins()
             _loaded = True
-    for warning in REGISTRY.load_warnings:
-        print(f"ocscheck: warning: {warning}", file=sys.stderr)
+            for warning in REGISTRY.load_warnings:
+                print(f"ocscheck: warning: {warning}", file=sys.stderr)
     return REGISTRY
 
 

@@ -6,7 +6,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import dns.message
 import dns.query
@@ -50,10 +50,10 @@ def good_external() -> Zone:
                 srv=[("_sip._tls.todorovic.fr", "sip.todorovic.fr", 5061, 0, 0)], domains=("todorovic.fr",))
 
 
-def start_view(zone: Zone, address: str, workdir: Path) -> Tuple[Server, int]:
+def start_view(zone: Zone, address: str, workdir: Path, port: Optional[int] = None) -> Tuple[Server, int]:
     """Start dnsmasq serving ``zone`` on ``address``; returns the server and its port once it answers."""
     binary = require_tool("dnsmasq")
-    port = next(_ports)
+    port = port or next(_ports)
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / f"dnsmasq-{address}-{port}.conf"
     conf.write_text(zone.config(address, port, workdir / f"dnsmasq-{port}.pid"))
@@ -69,6 +69,18 @@ def start_view(zone: Zone, address: str, workdir: Path) -> Tuple[Server, int]:
 
     server.ready(answers, timeout=10)
     return server, port
+
+
+def start_good_lab(workdir: Path) -> Tuple[Dict[str, Any], Callable[[], None]]:
+    """Both views right, on the fixed port 5353: the site's [dns] overrides and a stop function."""
+    internal, port = start_view(good_internal(), DNS_INTERNAL, workdir / "dns", 5353)
+    external, ext_port = start_view(good_external(), DNS_EXTERNAL, workdir / "dns", 5353)
+
+    def stop() -> None:
+        internal.stop()
+        external.stop()
+
+    return {"dns": {"internal": [f"{DNS_INTERNAL}:{port}"], "external": [f"{DNS_EXTERNAL}:{ext_port}"]}}, stop
 
 
 @pytest.fixture
