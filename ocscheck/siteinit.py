@@ -33,7 +33,7 @@ def render_site(values: Dict[str, Dict[str, Any]]) -> str:
     out: List[str] = ["# ocscheck site file: describes one OCS 2007 R2 Standard Edition deployment.",
                       "# Secrets are never written here: name the environment variables that hold them.",
                       "# Reference: `ocscheck explain <check id>` and the README's 'Site file' section.", ""]
-    for table, _attr, cls, optional in SECTIONS:
+    for table, _attr, cls, _optional in SECTIONS:
         given = values.get(table, {})
         if table.startswith("winrm.") and not given:
             out.append(f"# {cls.__doc__.strip()} Uncomment to use WinRM for the {table.split('.')[1]} role.")

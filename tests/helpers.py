@@ -36,12 +36,12 @@ def make_site(overrides: Optional[Mapping[str, Any]] = None, path: Path = Path("
 
 
 def judge(site: Site, ids: Iterable[str], phase: str = "post", env: Optional[Dict[str, str]] = None,
-          inputs: Inputs = Inputs(), replay: Optional[Dict[str, Any]] = None) -> Dict[str, Outcome]:
+          inputs: Optional[Inputs] = None, replay: Optional[Dict[str, Any]] = None) -> Dict[str, Outcome]:
     """Run the checks matching ``ids`` (globs allowed) for ``phase`` and return their outcomes by id."""
     redactor = Redactor()
     secrets = Secrets(redactor, environ=env or {})
     store = FactStore(redactor, default_timeout=site.run.timeout, replay=replay)
-    facts = Facts(site, store, secrets, inputs)
+    facts = Facts(site, store, secrets, inputs or Inputs())
     specs = select(load_all().specs(), Phase(phase), only=list(ids))
     ctx = CheckContext(site=site, facts=facts, phase=Phase(phase))
     outcomes = run_checks(specs, ctx, workers=site.run.workers, timeout=site.run.timeout * 3)

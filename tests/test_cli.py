@@ -13,7 +13,7 @@ import xmlschema
 from click.testing import CliRunner
 
 from ocscheck.cli import main
-from tests.lab.dnsmasq import dns_views, good_external, good_internal  # noqa: F401
+from tests.lab.dnsmasq import good_external, good_internal
 
 SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
 

@@ -9,7 +9,7 @@ import pytest
 from ocscheck.model import Status
 from tests.helpers import judge, make_site
 from tests.lab import DEAD
-from tests.lab.dnsmasq import Zone, dns_views, good_external, good_internal, silent_resolver  # noqa: F401
+from tests.lab.dnsmasq import good_external, good_internal
 
 DNS_IDS = ["dns.*"]
 

@@ -35,6 +35,18 @@ def _points_to_server(ctx: CheckContext, answer: DnsAnswer, server: Set[str]) ->
     return fqdn in answer.cname_chain or bool(server and server & set(answer.addresses))
 
 
+def _wrong_srv_records(ctx: CheckContext, domain: str, prefix: str, answer: DnsAnswer,
+                       server: Set[str]) -> List[Tuple[SrvRecord, str, str]]:
+    """Each wrong SIP TLS SRV record in ``answer``: (record, failure text, the dnscmd line deleting it)."""
+    wrong = []
+    for record in answer.srv:
+        problems = _srv_problems(ctx, domain, record, server)
+        if problems:
+            wrong.append((record, f"{answer.name} SRV {record}: {'; '.join(problems)}",
+                          f"dnscmd {ctx.site.dns.management_server} /recorddelete {domain} {prefix} SRV {record} /f"))
+    return wrong
+
+
 def _srv_problems(ctx: CheckContext, domain: str, record: SrvRecord, server: Set[str]) -> List[str]:
     """What is wrong with one SIP TLS SRV record of ``domain`` (empty when nothing is)."""
     problems = []
@@ -140,13 +152,9 @@ def sip_tls_srv(ctx: CheckContext) -> Result:
             fixes.append(_dnscmd(ctx, domain, name, "SRV", f"0 0 {good}"))
             fixes.append(f"(BIND zone file: {_zone_line(name, 'SRV', f'0 0 {SIP_TLS_PORT} {target}.')})")
             continue
-        for record in answer.srv:
-            problems = _srv_problems(ctx, domain, record, server)
-            if problems:
-                failures.append(f"{name} SRV {record}: {'; '.join(problems)}")
-                fixes.append(f"dnscmd {ctx.site.dns.management_server} /recorddelete {domain} _sip._tls SRV "
-                             f"{record} /f")
-                fixes.append(_dnscmd(ctx, domain, name, "SRV", f"{record.priority} {record.weight} {good}"))
+        for record, failure, delete in _wrong_srv_records(ctx, domain, "_sip._tls", answer, server):
+            failures.append(failure)
+            fixes += [delete, _dnscmd(ctx, domain, name, "SRV", f"{record.priority} {record.weight} {good}")]
     if failures:
         return Result.fail("; ".join(failures), evidence, "\n".join(dict.fromkeys(fixes)))
     return Result.ok(f"_sip._tls SRV records reach the server on {SIP_TLS_PORT} for "
@@ -184,12 +192,9 @@ def sipinternal_srv(ctx: CheckContext) -> Result:
         if not answer.srv:
             absent.append(domain)
             continue
-        for record in answer.srv:
-            problems = _srv_problems(ctx, domain, record, server)
-            if problems:
-                failures.append(f"{name} SRV {record}: {'; '.join(problems)}")
-                fixes.append(f"dnscmd {ctx.site.dns.management_server} /recorddelete {domain} _sipinternaltls._tcp "
-                             f"SRV {record} /f")
+        for _record, failure, delete in _wrong_srv_records(ctx, domain, "_sipinternaltls._tcp", answer, server):
+            failures.append(failure)
+            fixes.append(delete)
     if failures:
         fixes.append("(clients query this record before _sip._tls: fix it, or delete it so they fall through)")
         return Result.fail("; ".join(failures), evidence, "\n".join(fixes))

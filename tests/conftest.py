@@ -1,0 +1,2 @@
+"""Lab fixtures shared by several test modules."""
+pytest_plugins = ["tests.lab.dnsmasq"]
