@@ -115,6 +115,8 @@ class LdapSettings:
     page_size: int = opt("int", "Entries per page in paged searches.", 500,
                          check=lambda v: [] if 1 <= v <= 5000 else ["must be between 1 and 5000"])
     replication_dcs: Tuple[str, ...] = opt("strlist", "LDAP URLs of further DCs whose replication state is read.", ())
+    service_accounts: Tuple[str, ...] = opt("strlist", "sAMAccountNames of the OCS service accounts.",
+                                            ("RTCService", "RTCComponentService"))
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,15 @@ class TlsSettings:
     https_port: int = opt("int", "IIS HTTPS port of the server.", 443)
     certificate: Optional[Path] = opt("path", "Certificate file (PEM, DER or PKCS#12) for preflight checks.", None)
     certificate_password_env: str = opt("str", "Environment variable with the PKCS#12 password.", "")
+    server_address: str = opt(
+        "str", "Connect to this IP address for the server's TLS, SIP and HTTPS checks instead of resolving its "
+               "names (internal DNS when [dns] internal is set, else the system resolver); names are still judged.",
+        "", check=lambda v: [] if not v or re.fullmatch(r"[0-9.]+|[0-9A-Fa-f:]+", v) else ["must be an IP address"])
+    web_paths: Tuple[str, ...] = opt(
+        "strlist", "Internal web component URLs of the front end checked on the HTTPS port (401 or 2xx = present).",
+        ("/ABS/int/Handler", "/AutoUpdate/Int", "/Conf/Int", "/DeviceUpdateFiles_Int", "/etc/place/null",
+         "/GroupExpansion/int/service.asmx", "/PhoneConferencing/Int"),
+        check=lambda v: [f"{p!r} must start with /" for p in v if not p.startswith("/")])
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,9 @@ class WinrmHost:
     user: str = opt("str", "Account (DOMAIN\\user) with local administrator rights.", "")
     password_env: str = opt("str", "Environment variable holding the password.", "OCSCHECK_WINRM_PASSWORD")
     verify_tls: bool = opt("bool", "Verify the https listener's certificate against tls.ca_bundle.", True)
+    client_cert: Optional[Path] = opt("path", "Client certificate (PEM) for transport = certificate (https only).",
+                                      None)
+    client_key: Optional[Path] = opt("path", "Private key (PEM) of client_cert.", None)
 
     @property
     def effective_port(self) -> int:
@@ -209,7 +223,7 @@ class Site:
         wanted = {}
         if self.ldap.url and self.ldap.user:
             wanted[self.ldap.password_env] = f"LDAP password for {self.ldap.user}"
-        for role, host in (("server", self.winrm_server), ("dc", self.winrm_dc)):
+        for host in (self.winrm_server, self.winrm_dc):
             if host and host.user and host.transport in ("ntlm", "basic"):
                 wanted[host.password_env] = f"WinRM password for {host.user} on {host.host}"
         if self.tls.certificate and self.tls.certificate_password_env:

@@ -1,0 +1,375 @@
+"""Windows host facts: over WinRM (pywinrm), or from a snapshot written by collect.ps1.
+
+A host's facts are the outputs of a few small probes (ocscheck/collector): PowerShell 2.0 scripts
+printing ``key=value`` lines, and native tools (netsh, appcmd, dcdiag, repadmin) captured as bytes.
+Each probe output is one recorded fact, ``host:<role>:<probe>``, holding the decoded text; the
+accessors below parse it (pure parsers in ocscheck/parsers), so record/replay and the snapshot give
+exactly the verdicts the live host gives.
+
+Over WinRM, one shell per host is opened on first use and reused for every probe; commands are
+serialised on it (NTLM message encryption is a per-connection sequence). Every HTTP exchange is
+bounded by the run's timeout and so is each command (a Receive loop with a deadline, unlike
+pywinrm's run_cmd which retries operation timeouts forever).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import threading
+import time
+import weakref
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from ocscheck.collector import PROBES, Probe, Snapshot, SnapshotError, read_snapshot
+from ocscheck.config import WinrmHost
+from ocscheck.facts.contracts import HttpsBinding, ReplicationLink
+from ocscheck.facts.store import FactUnavailable, Reason
+from ocscheck.parsers.appcmd import parse_site_list
+from ocscheck.parsers.dcdiag import DcdiagReport, parse_dcdiag
+from ocscheck.parsers.decode import decode_output
+from ocscheck.parsers.features import FeatureList
+from ocscheck.parsers.hostinfo import (Event, OcsInfo, SystemInfo, parse_events, parse_features, parse_ocs,
+                                       parse_system)
+from ocscheck.parsers.netsh import parse_sslcert
+from ocscheck.parsers.repadmin import RepadminReport, parse_showrepl_csv
+
+ROLES = ("server", "dc")
+# cmd.exe's answer when a program does not exist ("is not recognized as an internal or external command").
+EXIT_NOT_FOUND = 9009
+# Failures that concern the connection, not one command: later probes of the host fail at once.
+_STICKY = (Reason.TIMEOUT, Reason.UNREACHABLE, Reason.REFUSED, Reason.AUTH_FAILED, Reason.NOT_CONFIGURED)
+
+
+@dataclass(frozen=True)
+class ProbeOutput:
+    source: str         # "winrm http://host:5985/wsman", "snapshot FILE" or "file FILE"
+    exit_code: int
+    text: str
+    encoding: str       # how the bytes were decoded
+    stderr: str = ""
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"source": self.source, "exit": self.exit_code, "text": self.text, "encoding": self.encoding,
+                "stderr": self.stderr}
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "ProbeOutput":
+        return cls(data["source"], data["exit"], data["text"], data["encoding"], data.get("stderr", ""))
+
+
+class HostFacts:
+    """The facts of one Windows host, ``role`` "server" (the OCS server) or "dc" (a domain controller)."""
+
+    def __init__(self, facts, role: str):
+        if role not in ROLES:
+            raise ValueError(f"unknown host role {role!r} (known: {', '.join(ROLES)})")
+        self._facts = facts
+        self.role = role
+        self.settings: Optional[WinrmHost] = facts.site.winrm_server if role == "server" else facts.site.winrm_dc
+        self.snapshot_path: Optional[Path] = facts.inputs.host_snapshots.get(role)
+        self._snapshot: Optional[Snapshot] = None
+        self._lock = threading.Lock()
+        self._client: Optional[_WinrmClient] = None
+
+    @property
+    def source(self) -> str:
+        if self.snapshot_path:
+            return f"snapshot {self.snapshot_path}"
+        if self.settings:
+            return f"winrm {_endpoint(self.settings)}"
+        return "none"
+
+    @property
+    def name(self) -> str:
+        """How remediation texts name this host."""
+        if self.settings:
+            return self.settings.host
+        return self._facts.site.deployment.server_fqdn if self.role == "server" else "the domain controller"
+
+    # ---- raw probe outputs (the recorded facts) ----
+
+    def probe(self, name: str) -> ProbeOutput:
+        probe = PROBES[name]
+        key = f"host:{self.role}:{name}"
+        data = self._facts.store.get(key, lambda: self._fetch(probe).to_json(), self._facts.timeout)
+        return ProbeOutput.from_json(data)
+
+    def _fetch(self, probe: Probe) -> ProbeOutput:
+        if self.snapshot_path:
+            return self._from_snapshot(probe)
+        if self.settings is None:
+            raise FactUnavailable(Reason.NOT_CONFIGURED,
+                                  f"no [winrm.{self.role}] section in the site file and no "
+                                  f"--host-snapshot {self.role}=FILE")
+        with self._lock:
+            if self._client is None:
+                self._client = _WinrmClient(self.settings, self._facts)
+            client = self._client
+        stdout, stderr, exit_code = client.run(probe)
+        return _output(probe, f"winrm {_endpoint(self.settings)}", exit_code, stdout, stderr, remote=True)
+
+    def _from_snapshot(self, probe: Probe) -> ProbeOutput:
+        with self._lock:
+            if self._snapshot is None:
+                try:
+                    self._snapshot = read_snapshot(self.snapshot_path)
+                except SnapshotError as exc:
+                    raise FactUnavailable(Reason.PROTOCOL, str(exc)) from None
+            snapshot = self._snapshot
+        section = snapshot.sections.get(probe.name)
+        if section is None:
+            where = "on a domain controller" if probe.dc_only else "with this version of collect.ps1"
+            raise FactUnavailable(Reason.NOT_CONFIGURED, f"snapshot {self.snapshot_path} has no {probe.name} "
+                                                         f"output (run `ocscheck collect` {where})")
+        return _output(probe, f"snapshot {self.snapshot_path}", section.exit_code, section.data, b"",
+                       remote=False)
+
+    def _file(self, path: Path, what: str) -> ProbeOutput:
+        """A saved native-tool output given on the command line (--dcdiag, --repadmin)."""
+        key = f"host:{self.role}:{what}-file"
+
+        def read() -> Dict[str, Any]:
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                raise FactUnavailable(Reason.PROTOCOL, f"cannot read {path}: {exc.strerror}") from None
+            decoded = decode_output(data)
+            return ProbeOutput(f"file {path}", 0, decoded.text, decoded.encoding).to_json()
+
+        return ProbeOutput.from_json(self._facts.store.get(key, read, self._facts.timeout))
+
+    # ---- parsed facts ----
+
+    def system(self) -> SystemInfo:
+        return parse_system(self.probe("system").text)
+
+    def features(self) -> FeatureList:
+        return parse_features(self.probe("features").text)
+
+    def ocs(self) -> OcsInfo:
+        return parse_ocs(self.probe("ocs").text)
+
+    def events(self) -> Tuple[Tuple[Event, ...], Optional[str]]:
+        return parse_events(self.probe("events").text)
+
+    def https_binding(self) -> HttpsBinding:
+        """The certificate bound to 0.0.0.0:443 (netsh) and Default Web Site's bindings (appcmd)."""
+        sslcert = self.probe("sslcert")
+        bindings = parse_sslcert(sslcert.text)
+        if bindings.error:
+            raise FactUnavailable(Reason.PROTOCOL, f"netsh http show sslcert ({sslcert.source}): {bindings.error}")
+        sites_out = self.probe("sites")
+        if sites_out.exit_code == EXIT_NOT_FOUND:
+            return HttpsBinding(bindings.hash_for("0.0.0.0:443"), ())  # appcmd absent: IIS is not installed
+        sites = parse_site_list(sites_out.text)
+        if sites.error:
+            raise FactUnavailable(Reason.PROTOCOL, f"appcmd list site ({sites_out.source}): {sites.error}")
+        default = sites.default_site()
+        return HttpsBinding(bindings.hash_for("0.0.0.0:443"), default.bindings if default else ())
+
+    def dcdiag(self) -> Tuple[DcdiagReport, str]:
+        """dcdiag's report and where it came from: --dcdiag FILE first, else the host (WinRM/snapshot)."""
+        path = self._facts.inputs.dcdiag
+        output = self._file(path, "dcdiag") if path else self.probe("dcdiag")
+        return parse_dcdiag(output.text), output.source
+
+    def repadmin(self) -> Tuple[RepadminReport, str]:
+        path = self._facts.inputs.repadmin
+        if path:
+            output = self._file(path, "repadmin")
+            return parse_showrepl_csv(output.text), output.source
+        output = self.probe("repadmin")
+        try:
+            offset = self.system().utc_offset_minutes
+        except FactUnavailable:
+            offset = None
+        return parse_showrepl_csv(output.text, offset), output.source
+
+    def replication_links(self) -> List[ReplicationLink]:
+        """Inbound replication links seen by ``repadmin /showrepl * /csv`` (shared with ad.replication)."""
+        report, source = self.repadmin()
+        if report.error:
+            raise FactUnavailable(Reason.PROTOCOL, f"repadmin ({source}): {report.error}")
+        return list(report.links)
+
+
+def _output(probe: Probe, source: str, exit_code: int, stdout: bytes, stderr: bytes, remote: bool) -> ProbeOutput:
+    """The decoded output of a probe; a PowerShell probe's text arrives base64-encoded over WinRM."""
+    err = _clean_stderr(stderr)
+    if probe.kind == "ps":
+        data = stdout
+        if remote:
+            try:
+                data = base64.b64decode(b"".join(stdout.split()), validate=True)
+            except (binascii.Error, ValueError):
+                raise FactUnavailable(Reason.PROTOCOL, f"probe {probe.name} on {source}: PowerShell printed no "
+                                                       f"result (exit {exit_code}): {err or stdout[:200]!r}") from None
+        return ProbeOutput(source, exit_code, data.decode("utf-8", errors="replace"), "utf-8", err)
+    decoded = decode_output(stdout)
+    return ProbeOutput(source, exit_code, decoded.text, decoded.encoding, err)
+
+
+def _clean_stderr(stderr: bytes) -> str:
+    """PowerShell's CLIXML error stream reduced to its text, short."""
+    text = stderr.decode("utf-8", errors="replace")
+    if text.startswith("#< CLIXML"):
+        try:
+            root = ET.fromstring(text.split("\n", 1)[1])
+            text = " ".join((node.text or "") for node in root.iter() if node.tag.endswith("S"))
+            text = text.replace("_x000D__x000A_", " ")
+        except (ET.ParseError, IndexError):
+            pass
+    return " ".join(text.split())[:500]
+
+
+def _endpoint(settings: WinrmHost) -> str:
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"{settings.scheme}://{host}:{settings.effective_port}/wsman"
+
+
+class _WinrmClient:
+    """One WinRM shell on one host, reused by every probe, with every wait bounded."""
+
+    def __init__(self, settings: WinrmHost, facts):
+        self._settings = settings
+        self._facts = facts
+        self._lock = threading.Lock()
+        self._protocol = None
+        self._shell_id: Optional[str] = None
+        self._broken: Optional[FactUnavailable] = None
+        self._finalizer: Optional[weakref.finalize] = None
+        self.endpoint = _endpoint(settings)
+
+    def run(self, probe: Probe) -> Tuple[bytes, bytes, int]:
+        with self._lock:
+            if self._broken is not None:
+                raise FactUnavailable(self._broken.reason, self._broken.detail)
+            try:
+                if self._shell_id is None:
+                    self._open()
+                return self._command(probe)
+            except FactUnavailable as exc:
+                if exc.reason in _STICKY:
+                    self._broken = exc
+                raise
+            except Exception as exc:  # pywinrm, requests, spnego, XML: a fault of the exchange
+                failure = _translate(exc, self.endpoint, self._settings, self._facts.timeout)
+                if failure.reason in _STICKY:
+                    self._broken = failure
+                raise failure from None
+
+    def _open(self) -> None:
+        from winrm.protocol import Protocol
+        from winrm.transport import HAVE_KERBEROS
+
+        s = self._settings
+        timeout = self._facts.timeout
+        # WinRM holds a Receive up to the operation timeout; the HTTP read timeout must exceed it.
+        operation = max(1, math.floor(timeout * 2 / 3))
+        read = max(timeout, operation + 0.5)
+        kwargs: Dict[str, Any] = dict(
+            endpoint=self.endpoint, transport=s.transport, username=s.user or None, password=None,
+            server_cert_validation="validate" if s.verify_tls else "ignore",
+            ca_trust_path=str(self._facts.site.tls.ca_bundle) if self._facts.site.tls.ca_bundle else None,
+            read_timeout_sec=operation + 1, operation_timeout_sec=operation, proxy=None,
+            message_encryption="auto")
+        if s.transport in ("basic", "certificate") and s.scheme != "https":
+            raise FactUnavailable(Reason.NOT_CONFIGURED,
+                                  f"[winrm.{self._role()}] transport = {s.transport} needs scheme = https "
+                                  f"(it would send the credentials in clear)")
+        if s.transport == "kerberos" and not HAVE_KERBEROS:
+            raise FactUnavailable(Reason.NOT_CONFIGURED, "transport = kerberos needs pywinrm[kerberos] "
+                                                         "(pip install 'pywinrm[kerberos]')")
+        if s.transport in ("ntlm", "basic"):
+            if not s.user:
+                raise FactUnavailable(Reason.NOT_CONFIGURED, f"[winrm.{self._role()}] user is not set")
+            kwargs["password"] = self._facts.secret(s.password_env, f"WinRM password for {s.user} on {s.host}")
+        if s.transport == "certificate":
+            if not (s.client_cert and s.client_key):
+                raise FactUnavailable(Reason.NOT_CONFIGURED, "transport = certificate needs client_cert and "
+                                                             "client_key")
+            kwargs.update(cert_pem=str(s.client_cert), cert_key_pem=str(s.client_key), username=None)
+        protocol = Protocol(**kwargs)
+        # pywinrm only takes whole seconds; the transport passes this straight to requests.
+        protocol.transport.read_timeout_sec = read
+        shell_id = protocol.open_shell(codepage=437, noprofile=True,
+                                       idle_timeout=f"PT{max(60, int(timeout * 6))}S")
+        self._protocol, self._shell_id = protocol, shell_id
+        self._finalizer = weakref.finalize(self, _close_shell, protocol, shell_id)
+
+    def _role(self) -> str:
+        return "server" if self._facts.site.winrm_server is self._settings else "dc"
+
+    def _command(self, probe: Probe) -> Tuple[bytes, bytes, int]:
+        from winrm.exceptions import WinRMOperationTimeoutError
+
+        protocol = self._protocol
+        deadline = time.monotonic() + self._facts.timeout
+        command_id = protocol.run_command(self._shell_id, probe.command_line())
+        stdout: List[bytes] = []
+        stderr: List[bytes] = []
+        while True:
+            try:
+                out, err, code, done = protocol.get_command_output_raw(self._shell_id, command_id)
+                stdout.append(out)
+                stderr.append(err)
+                if done:
+                    break
+            except WinRMOperationTimeoutError:
+                pass  # no output within the operation timeout: the command is still running
+            if time.monotonic() > deadline:
+                try:
+                    protocol.cleanup_command(self._shell_id, command_id)
+                except Exception:  # the shell is being abandoned anyway
+                    pass
+                raise FactUnavailable(Reason.TIMEOUT, f"{probe.name} on {self.endpoint} still running after "
+                                                      f"{self._facts.timeout:g} s (raise [run] timeout)")
+        protocol.cleanup_command(self._shell_id, command_id)
+        return b"".join(stdout), b"".join(stderr), code
+
+
+def _close_shell(protocol, shell_id: str) -> None:
+    """Delete the shell when the run's facts go away (best effort, short wait)."""
+    try:
+        protocol.transport.read_timeout_sec = min(protocol.transport.read_timeout_sec, 2.0)
+        protocol.close_shell(shell_id)
+    except Exception:  # an abandoned shell expires on the host after its idle timeout
+        pass
+
+
+def _translate(exc: Exception, endpoint: str, settings: WinrmHost, timeout: float) -> FactUnavailable:
+    """A pywinrm/requests failure as a FactUnavailable whose text names the host, never the password."""
+    import requests
+    from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError, WSManFaultError
+
+    if isinstance(exc, requests.exceptions.SSLError):
+        return FactUnavailable(Reason.PROTOCOL, f"TLS with {endpoint} failed (certificate not trusted by "
+                                                f"tls.ca_bundle?): {_short(exc)}")
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)):
+        return FactUnavailable(Reason.TIMEOUT, f"{endpoint} did not answer within {timeout:g} s")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        refused = "refused" in str(exc).lower()
+        return FactUnavailable(Reason.REFUSED if refused else Reason.UNREACHABLE,
+                               f"{endpoint}: {'connection refused' if refused else _short(exc)}")
+    if isinstance(exc, (InvalidCredentialsError, PermissionError)):
+        return FactUnavailable(Reason.AUTH_FAILED, f"{endpoint} rejected the credentials of {settings.user or '?'} "
+                                                   f"({settings.transport})")
+    if isinstance(exc, WSManFaultError):
+        if exc.wsman_fault_code == 5:
+            return FactUnavailable(Reason.AUTH_FAILED, f"{endpoint}: access denied to {settings.user or '?'} "
+                                                       f"(WSManFault 5): the account must be a local administrator")
+        return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: WS-Management fault {exc.wsman_fault_code or exc.code}: "
+                                                f"{' '.join(str(exc.reason or '').split())}")
+    if isinstance(exc, WinRMTransportError):
+        return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: HTTP {exc.code}: {_short(exc.response_text)}")
+    if isinstance(exc, (WinRMError, ET.ParseError, StopIteration, KeyError, ValueError, TypeError)):
+        return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: {type(exc).__name__}: {_short(exc)}")
+    return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: {type(exc).__name__}: {_short(exc)}")
+
+
+def _short(value: Any) -> str:
+    return " ".join(str(value).split())[:300]

@@ -1,0 +1,85 @@
+"""The WS-Management test endpoint (server.py) as a lab server on 127.0.0.30.
+
+``WinrmEndpoint`` runs server.py in its own process (pyspnego's NTLM acceptor reads its users from
+the NTLM_USER_FILE environment variable, which stays in that process); a test switches scenario
+with ``set_scenario`` (a JSON file the endpoint re-reads at each command).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Tuple
+
+import pytest
+
+from tests.lab import WINRM, Server, wait_for_port
+from tests.winrm_endpoint import scenarios
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+USER, PASSWORD = "Administrator", "Ocs-Lab-Passw0rd!"
+DOMAIN = "TODOROVIC"
+PASSWORD_ENV = "OCSCHECK_WINRM_PASSWORD"
+
+
+class WinrmEndpoint:
+    def __init__(self, workdir: Path, address: str = WINRM, port: int = 5985):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.address, self.port = address, port
+        (self.dir / "users").write_text(f"{DOMAIN}:{USER}:{PASSWORD}\n")
+        self.set_scenario(scenarios.ready_host())
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self.server = Server("winrm-endpoint", [sys.executable, "-m", "tests.winrm_endpoint.server",
+                                                "--address", address, "--port", str(port), "--state", str(self.dir)],
+                             self.dir / "endpoint.log", cwd=ROOT, env=env)
+        self.server.ready(lambda: wait_for_port(address, port, timeout=0.2), timeout=15)
+
+    def set_scenario(self, host: Dict[str, object], mode: str = "normal", auth: str = "ntlm") -> None:
+        document = {"mode": mode, "auth": auth, "outputs": scenarios.endpoint_outputs(host)}
+        tmp = self.dir / "scenario.json.tmp"
+        tmp.write_text(json.dumps(document))
+        tmp.replace(self.dir / "scenario.json")
+
+    def requests(self) -> List[dict]:
+        path = self.dir / "requests.log"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def clear_requests(self) -> None:
+        (self.dir / "requests.log").unlink(missing_ok=True)
+
+    def site_overrides(self, role: str = "server", transport: str = "ntlm") -> Dict[str, object]:
+        return {"winrm": {role: {"host": self.address, "port": self.port, "scheme": "http",
+                                 "transport": transport, "user": f"{DOMAIN}\\{USER}",
+                                 "password_env": PASSWORD_ENV}}}
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_good_lab(workdir: Path) -> Tuple[Dict[str, object], Callable[[], None]]:
+    """The "everything right" WinRM host for the bundled example: a ready 2008 R2 OCS server on
+    127.0.0.30:5985 (NTLM, message encryption) that is also the DC answering dcdiag/repadmin.
+
+    Returns the site-file overrides ([winrm.server] and [winrm.dc]) and the function stopping it;
+    the password is in ``PASSWORD`` and must be given in the environment variable ``PASSWORD_ENV``.
+    """
+    endpoint = WinrmEndpoint(Path(workdir))
+    overrides = {"winrm": {**endpoint.site_overrides("server")["winrm"],  # type: ignore[dict-item]
+                           **endpoint.site_overrides("dc")["winrm"]}}  # type: ignore[dict-item]
+    return overrides, endpoint.stop
+
+
+def env() -> Dict[str, str]:
+    return {PASSWORD_ENV: PASSWORD}
+
+
+@pytest.fixture(scope="module")
+def winrm_endpoint(tmp_path_factory) -> Iterator[WinrmEndpoint]:
+    """The endpoint for a test module, back on the ready scenario before each use by the caller."""
+    endpoint = WinrmEndpoint(tmp_path_factory.mktemp("winrm"))
+    yield endpoint
+    endpoint.stop()

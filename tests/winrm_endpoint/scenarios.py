@@ -1,0 +1,162 @@
+"""What a Windows Server 2008 R2 OCS server (and a DC) prints for each probe, per scenario.
+
+``ready_host()`` is the "everything right" server; the other scenarios are small changes to it.
+PowerShell probes print ``key=value`` lines (the text below); the endpoint sends them the way our
+wrapper does (base64 of UTF-8, then CRLF), and ``snapshot_text`` writes them the way collect.ps1
+does, so one scenario gives the same facts over WinRM and from a snapshot. Native tools print the
+captured bytes of tests/fixtures/windows.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ocscheck.collector import PROBES, SNAPSHOT_MAGIC
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "windows"
+OCS_THUMBPRINT = "5E2C8A1F0B7D43E9A6C1F2D3B4A5968778695A4B"
+VCREDIST_SP1 = "{8220EEFE-38CD-377E-8595-13398D740ACE}|9.0.30729.17|Microsoft Visual C++ 2008 Redistributable - x64 9.0.30729.17"
+OCS_SERVICES = ("RTCACD", "RTCACPMCU", "RTCASMCU", "RTCAVMCU", "RTCCAA", "RTCCAS", "RTCCCS", "RTCDATAMCU",
+                "RTCIMMCU", "RtcQmsAgent", "RtcSrv", "RTCAPPSRV")
+
+
+def _system(**changes) -> Dict[str, object]:
+    values: Dict[str, object] = {
+        "caption": "Microsoft Windows Server 2008 R2 Enterprise ", "version": "6.1.7601",
+        "service_pack": "Service Pack 1", "architecture": "64-bit", "system_drive": "C:",
+        "last_boot": "2026-11-27T05:00:00Z", "utc_offset_minutes": "60", "manufacturer": "Dell Inc.",
+        "model": "PowerEdge R710", "domain_role": "3", "ps_version": "2.0", "reboot_cbs": "False",
+        "reboot_wu": "False", "reboot_pfro": "False",
+        "hotfix": ["KB958488", "KB975858", "KB976902", "KB982021"],
+        "product": [VCREDIST_SP1, "{90120000-0030-0000-0000-0000000FF1CE}|12.0.6612.1000|Microsoft Office Communicator 2007 R2"],
+    }
+    values.update(changes)
+    return values
+
+
+def _features(*missing: str) -> Dict[str, object]:
+    installed = ["Web-Server", "Web-WebServer", "Web-Common-Http", "Web-Static-Content", "Web-Asp-Net",
+                 "Web-Windows-Auth", "Web-Mgmt-Tools", "Web-Mgmt-Console", "Web-Mgmt-Compat", "Web-Metabase",
+                 "NET-Framework", "NET-Framework-Core", "MSMQ", "MSMQ-Services", "MSMQ-Server", "RSAT",
+                 "RSAT-Role-Tools", "RSAT-AD-Tools", "RSAT-ADDS", "Desktop-Experience", "PowerShell-ISE"]
+    return {"source": "Get-WindowsFeature", "feature": [f for f in installed if f not in missing]}
+
+
+def _ocs(stopped=(), absent=(), **changes) -> Dict[str, object]:
+    services = ["AeLookupSvc|Stopped|Manual", "W3SVC|Running|Auto", "MSMQ|Running|Auto",
+                "MSSQL$RTC|Running|Auto", "WinRM|Running|Auto"]
+    services += [f"{name}|{'Stopped' if name in stopped else 'Running'}|Auto"
+                 for name in OCS_SERVICES if name not in absent]
+    values: Dict[str, object] = {
+        "service": services, "sip_version": "4.0",
+        "rtcsrv_path": r"D:\Program Files\Microsoft Office Communications Server 2007 R2\Server\Core\RtcHost.exe",
+        "rtcsrv_file_version": "3.5.6907.0",
+        "dbfile": [r"rtc|ROWS|E:\RTCData\rtc.mdf", r"rtc|LOG|F:\RTCLogs\rtc_log.ldf",
+                   r"rtcdyn|ROWS|E:\RTCData\rtcdyn.mdf", r"rtcdyn|LOG|F:\RTCLogs\rtcdyn_log.ldf"],
+    }
+    values.update(changes)
+    return values
+
+
+def _kv_text(values: Dict[str, object]) -> str:
+    lines: List[str] = []
+    for key, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            lines.append(f"{key}={item}")
+    return "\n".join(lines)
+
+
+def ready_host() -> Dict[str, object]:
+    """The scenario: probe name -> key/values (PowerShell probes) or fixture file (native tools)."""
+    return {
+        "system": _system(), "features": _features(), "ocs": _ocs(), "events": {},
+        "sslcert": "netsh-sslcert-443.cp437.txt", "sites": "appcmd-list-site.cp437.txt",
+        "dcdiag": "dcdiag-fr-full-passed.cp850.txt", "repadmin": "repadmin-showrepl-healthy.csv",
+    }
+
+
+LICENCE_EVENTS = [
+    "Application|12290|2026-11-27T05:02:10Z|OCS Server|Evaluation period|The evaluation period for Microsoft "
+    "Office Communications Server 2007 R2 has expired.",
+    "System|7024|2026-11-27T05:02:11Z|Service Control Manager|Office Communications Server Front-End;%%3286842403|"
+    "The Office Communications Server Front-End service terminated with service-specific error 3286842403 "
+    "(0xC3E93C23).",
+]
+
+
+def variant(name: str) -> Dict[str, object]:
+    """A named scenario of the test suite (also used by the benchmark)."""
+    host = ready_host()
+    hotfixes = list(host["system"]["hotfix"])  # type: ignore[index]
+    if name == "ready":
+        return host
+    if name in ("kb974571", "kb974571-symptoms"):
+        host["system"] = _system(hotfix=hotfixes + ["KB974571"])
+        if name == "kb974571-symptoms":
+            host["events"] = {"event": LICENCE_EVENTS}
+    elif name == "kb974571-old-symptoms":
+        host["system"] = _system(hotfix=hotfixes + ["KB974571"], last_boot="2026-11-27T06:00:00Z")
+        host["events"] = {"event": LICENCE_EVENTS}
+    elif name == "feature-missing":
+        host["features"] = _features("Desktop-Experience")
+    elif name == "no-vcredist":
+        host["system"] = _system(product=host["system"]["product"][1:])  # type: ignore[index]
+    elif name == "no-kb975858":
+        host["system"] = _system(hotfix=[h for h in hotfixes if h != "KB975858"])
+    elif name == "pending-reboot":
+        host["system"] = _system(reboot_cbs="True", reboot_pfro="True")
+    elif name == "vmware":
+        host["system"] = _system(manufacturer="VMware, Inc.", model="VMware Virtual Platform")
+    elif name == "32-bit":
+        host["system"] = _system(caption="Microsoft Windows Server 2008 Enterprise ", version="6.0.6002",
+                                 service_pack="Service Pack 2", architecture="32-bit")
+    elif name == "services-stopped":
+        host["ocs"] = _ocs(stopped=("RtcSrv", "RTCCAS"), absent=("RTCACD", "RTCAPPSRV"))
+    elif name == "other-cert":
+        host["sslcert"] = None  # replaced by the caller's netsh text (a different thumbprint)
+    elif name == "dc-failing":
+        host["dcdiag"] = "dcdiag-en-full-systemlog-failed.utf16le.txt"
+        host["repadmin"] = "repadmin-showrepl-failures.csv"
+    else:
+        raise KeyError(name)
+    return copy.deepcopy(host)
+
+
+def probe_bytes(host: Dict[str, object], name: str) -> Optional[bytes]:
+    """What the probe's own logic produces on the host: UTF-8 text (PowerShell) or the tool's bytes."""
+    value = host.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value
+    if PROBES[name].kind == "ps":
+        return _kv_text(value).encode("utf-8")  # type: ignore[arg-type]
+    return (FIXTURES / str(value)).read_bytes()
+
+
+def endpoint_outputs(host: Dict[str, object]) -> Dict[str, Dict[str, object]]:
+    """The scenario file's "outputs": stdout bytes as the WinRM shell would return them."""
+    outputs = {}
+    for name, probe in PROBES.items():
+        data = probe_bytes(host, name)
+        if data is None:
+            continue
+        if probe.kind == "ps":  # our wrapper prints base64(UTF-8) and PowerShell ends the line
+            data = base64.b64encode(data) + b"\r\n"
+        outputs[name] = {"stdout_b64": base64.b64encode(data).decode("ascii"), "exit": 0}
+    return outputs
+
+
+def snapshot_text(host: Dict[str, object], hostname: str = "OCS") -> str:
+    """The file collect.ps1 writes for this host (CRLF lines, base64 wrapped at 76 characters)."""
+    lines = [SNAPSHOT_MAGIC, f"host={hostname}", "taken=2026-11-27T06:30:00Z"]
+    for name in PROBES:
+        data = probe_bytes(host, name)
+        if data is None:
+            continue
+        encoded = base64.b64encode(data).decode("ascii")
+        lines.append(f"[probe {name} exit=0]")
+        lines += [encoded[i:i + 76] for i in range(0, len(encoded), 76)] or [""]
+    return "\r\n".join(lines) + "\r\n"
