@@ -290,5 +290,18 @@ def _given(**values) -> Dict[str, object]:
     return {k: v for k, v in values.items() if v not in (None, [], "")}
 
 
+@main.command()
+def collect() -> None:
+    """Print collect.ps1, the PowerShell 2.0 script that gathers the Windows host facts offline.
+
+    Save it (ocscheck collect > collect.ps1), run it as administrator on the OCS server, and on a
+    domain controller for dcdiag/repadmin: powershell -NoProfile -ExecutionPolicy Bypass -File
+    collect.ps1. Judge the file it writes with --host-snapshot server=FILE (or dc=FILE).
+    """
+    from ocscheck.collector import script_text
+
+    click.echo(script_text(), nl=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
