@@ -19,7 +19,8 @@ import re
 import sys
 import threading
 from dataclasses import replace
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from importlib import metadata
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ocscheck.model import CheckSpec, Phase, Severity
 
@@ -56,8 +57,7 @@ class Registry:
         return self._specs.get(check_id)
 
     def load_plugins(self) -> None:
-        for entry_point in _entry_points(ENTRY_POINT_GROUP):
-            dist = getattr(getattr(entry_point, "dist", None), "name", None) or entry_point.name
+        for dist, entry_point in _entry_points(ENTRY_POINT_GROUP):
             self._origin = f"plugin {dist}"
             try:
                 entry_point.load()
@@ -68,13 +68,15 @@ class Registry:
                 self._origin = "builtin"
 
 
-def _entry_points(group: str):
-    from importlib import metadata
-
-    eps = metadata.entry_points()
-    if hasattr(eps, "select"):
-        return list(eps.select(group=group))
-    return list(eps.get(group, ()))  # Python 3.9
+def _entry_points(group: str) -> List[Tuple[str, "metadata.EntryPoint"]]:
+    """(distribution name, entry point) of ``group``; per distribution because 3.9's entry points lack .dist."""
+    found: Dict[Tuple[str, str], Tuple[str, metadata.EntryPoint]] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"] or "unknown"
+        for entry_point in dist.entry_points:
+            if entry_point.group == group:
+                found.setdefault((name, entry_point.name), (name, entry_point))  # first on sys.path wins
+    return list(found.values())
 
 
 REGISTRY = Registry()
