@@ -85,10 +85,10 @@ class HostFacts:
 
     @property
     def name(self) -> str:
-        """How remediation texts name this host."""
-        if self.settings:
-            return self.settings.host
-        return self._facts.site.deployment.server_fqdn if self.role == "server" else "the domain controller"
+        """How remediation texts name this host (the same whichever source the facts came from)."""
+        if self.role == "server":
+            return self._facts.site.deployment.server_fqdn
+        return self.settings.host if self.settings else "the domain controller"
 
     # ---- raw probe outputs (the recorded facts) ----
 

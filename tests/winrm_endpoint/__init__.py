@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -36,8 +36,13 @@ class WinrmEndpoint:
                              self.dir / "endpoint.log", cwd=ROOT, env=env)
         self.server.ready(lambda: wait_for_port(address, port, timeout=0.2), timeout=15)
 
-    def set_scenario(self, host: Dict[str, object], mode: str = "normal", auth: str = "ntlm") -> None:
-        document = {"mode": mode, "auth": auth, "outputs": scenarios.endpoint_outputs(host)}
+    def set_scenario(self, host: Dict[str, object], mode: str = "normal", auth: str = "ntlm",
+                     delays: Optional[Dict[str, float]] = None) -> None:
+        """Answer ``host``'s outputs; ``mode`` 401, 500 or hang; ``delays`` seconds before a probe's output."""
+        outputs = scenarios.endpoint_outputs(host)
+        for probe, seconds in (delays or {}).items():
+            outputs[probe]["delay"] = seconds
+        document = {"mode": mode, "auth": auth, "outputs": outputs}
         tmp = self.dir / "scenario.json.tmp"
         tmp.write_text(json.dumps(document))
         tmp.replace(self.dir / "scenario.json")

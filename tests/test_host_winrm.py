@@ -1,0 +1,362 @@
+"""Host checks end to end: the real pywinrm client (NTLM with message encryption) against the WS-Man
+endpoint answering as Windows Server 2008 R2, per scenario; and the same scenarios from a collector
+snapshot, which must give the same verdicts."""
+from __future__ import annotations
+
+import gc
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from ocscheck.facts import Facts, Inputs
+from ocscheck.facts.store import FactStore, FactUnavailable, Reason
+from ocscheck.secrets import Redactor, Secrets
+from tests.helpers import judge, make_site
+from tests.winrm_endpoint import PASSWORD, PASSWORD_ENV, env, scenarios, winrm_endpoint  # noqa: F401
+
+PRE = ["host.*"]
+POST = ["host.*"]
+
+
+@pytest.fixture
+def endpoint(winrm_endpoint):  # noqa: F811
+    winrm_endpoint.set_scenario(scenarios.ready_host())
+    gc.collect()  # earlier runs' shells are deleted now, not during this test
+    winrm_endpoint.clear_requests()
+    return winrm_endpoint
+
+
+def run(endpoint, variant: str, phase: str, ids=("host.*",), overrides=None, **kwargs):
+    endpoint.set_scenario(scenarios.variant(variant))
+    site = make_site({**endpoint.site_overrides("server"), **(overrides or {})})
+    return judge(site, list(ids), phase, env=env(), **kwargs)
+
+
+def statuses(outcomes):
+    return {check_id: str(o.status) for check_id, o in outcomes.items()}
+
+
+def test_ready_host_passes_preflight(endpoint):
+    outcomes = run(endpoint, "ready", "preflight")
+    assert statuses(outcomes) == {i: "pass" for i in ("host.os", "host.features", "host.vcredist", "host.kb974571",
+                                                      "host.kb975858", "host.pending-reboot", "host.virtual")}
+    assert "Windows Server 2008 R2" in outcomes["host.os"].summary
+
+
+def test_ready_host_passes_post(endpoint):
+    outcomes = run(endpoint, "ready", "post")
+    assert statuses(outcomes) == {i: "pass" for i in ("host.kb974571", "host.pending-reboot", "host.virtual",
+                                                      "host.install-paths", "host.services", "host.ocs-version")}
+    assert "12 installed OCS services" in outcomes["host.services"].summary
+
+
+def test_one_shell_serves_the_whole_run(endpoint):
+    run(endpoint, "ready", "post")
+    gc.collect()  # the run's facts are gone: the shell is deleted
+    actions = [r["action"] for r in endpoint.requests()]
+    assert actions.count("Create") == 1
+    assert actions.count("Command") == 2  # system and ocs (no KB974571, so no event query)
+    assert actions.count("Delete") == 1
+    assert all(r["user"].lower().endswith("administrator") for r in endpoint.requests())
+
+
+def test_kb974571_installed_fails_preflight(endpoint):
+    outcome = run(endpoint, "kb974571", "preflight", ["host.kb974571"])["host.kb974571"]
+    assert str(outcome.status) == "fail"
+    assert "wusa /uninstall /kb:974571 /quiet" in outcome.remediation
+
+
+def test_kb974571_installed_post_without_symptoms_passes(endpoint):
+    outcome = run(endpoint, "kb974571", "post", ["host.kb974571"])["host.kb974571"]
+    assert str(outcome.status) == "pass" and "without licence symptoms" in outcome.summary
+
+
+def test_kb974571_installed_post_with_licence_events_fails(endpoint):
+    outcome = run(endpoint, "kb974571-symptoms", "post", ["host.kb974571"])["host.kb974571"]
+    assert str(outcome.status) == "fail" and "ocsasnfix.exe" in outcome.summary
+    assert any("12290" in e for e in outcome.evidence) and any("7024" in e for e in outcome.evidence)
+
+
+def test_kb974571_symptoms_before_the_last_boot_are_history(endpoint):
+    outcome = run(endpoint, "kb974571-old-symptoms", "post", ["host.kb974571"])["host.kb974571"]
+    assert str(outcome.status) == "pass"
+
+
+def test_missing_feature_remediation_lists_exactly_it(endpoint):
+    outcome = run(endpoint, "feature-missing", "preflight", ["host.features"])["host.features"]
+    assert str(outcome.status) == "fail"
+    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature Desktop-Experience"
+
+
+def test_required_features_come_from_the_site(endpoint):
+    outcome = run(endpoint, "ready", "preflight", ["host.features"],
+                  {"host": {"required_features": ["Web-WebServer", "SMTP-Server"]}})["host.features"]
+    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature SMTP-Server"
+
+
+def test_no_vcredist_fails(endpoint):
+    outcome = run(endpoint, "no-vcredist", "preflight", ["host.vcredist"])["host.vcredist"]
+    assert str(outcome.status) == "fail" and "vcredist_x64.exe" in outcome.remediation
+
+
+def test_2008r2_without_kb975858_fails(endpoint):
+    outcome = run(endpoint, "no-kb975858", "preflight", ["host.kb975858"])["host.kb975858"]
+    assert str(outcome.status) == "fail" and "KB975858" in outcome.remediation
+
+
+def test_pending_reboot_fails_with_the_markers(endpoint):
+    outcome = run(endpoint, "pending-reboot", "post", ["host.pending-reboot"])["host.pending-reboot"]
+    assert str(outcome.status) == "fail"
+    assert len(outcome.evidence) == 2 and any("RebootPending" in e for e in outcome.evidence)
+
+
+def test_vmware_guest_warns(endpoint):
+    outcome = run(endpoint, "vmware", "preflight", ["host.virtual"])["host.virtual"]
+    assert str(outcome.status) == "warn" and "VMware" in outcome.summary
+
+
+def test_32bit_os_fails(endpoint):
+    outcome = run(endpoint, "32-bit", "preflight", ["host.os"])["host.os"]
+    assert str(outcome.status) == "fail" and "32-bit" in outcome.summary
+
+
+def test_stopped_services_fail_and_absent_ones_do_not(endpoint):
+    outcome = run(endpoint, "services-stopped", "post", ["host.services"])["host.services"]
+    assert str(outcome.status) == "fail"
+    assert outcome.summary == "2 OCS service(s) not running: RTCCAS, RtcSrv"
+    assert outcome.remediation.endswith("Start-Service RTCCAS,RtcSrv")
+    assert not any("RTCACD" in e for e in outcome.evidence)
+
+
+def test_minimum_build_from_the_site(endpoint):
+    outcome = run(endpoint, "ready", "post", ["host.ocs-version"],
+                  {"host": {"min_ocs_build": "3.5.6907.222"}})["host.ocs-version"]
+    assert str(outcome.status) == "fail" and "3.5.6907.0" in outcome.summary
+
+
+def facts_for(site, inputs=Inputs(), environ=None):
+    redactor = Redactor()
+    return Facts(site, FactStore(redactor, site.run.timeout), Secrets(redactor, environ=environ or env()), inputs)
+
+
+def test_https_binding_fact_other_certificate(endpoint):
+    host = scenarios.variant("other-cert")
+    host["sslcert"] = (scenarios.FIXTURES / "netsh-sslcert-443.cp437.txt").read_bytes().replace(
+        b"5e2c8a1f0b7d43e9a6c1f2d3b4a5968778695a4b", b"0123456789abcdef0123456789abcdef01234567")
+    endpoint.set_scenario(host)
+    binding = facts_for(make_site(endpoint.site_overrides("server"))).host("server").https_binding()
+    assert binding.sslcert_hash == "0123456789ABCDEF0123456789ABCDEF01234567"
+    assert binding.site_bindings == ("http/*:80:", "https/*:443:")
+
+
+def test_https_binding_fact_ready(endpoint):
+    binding = facts_for(make_site(endpoint.site_overrides("server"))).host("server").https_binding()
+    assert binding.sslcert_hash == scenarios.OCS_THUMBPRINT
+
+
+def test_wrong_password_is_an_error_without_the_secret(endpoint):
+    wrong = "Wr0ng-Secret-Value"
+    outcomes = judge(make_site(endpoint.site_overrides("server")), ["host.*"], "preflight",
+                     env={PASSWORD_ENV: wrong})
+    assert {str(o.status) for o in outcomes.values()} == {"error"}
+    summary = outcomes["host.os"].summary
+    assert "authentication failed" in summary and "rejected the credentials" in summary
+    recording = json.dumps(judge.last_store.recording())
+    assert wrong not in recording and wrong not in " ".join(o.summary for o in outcomes.values())
+
+
+def test_endpoint_that_never_answers_errors_within_the_timeout(endpoint):
+    scenario = scenarios.variant("ready")
+    endpoint.set_scenario(scenario, mode="hang")
+    site = make_site({**endpoint.site_overrides("server"), "run": {"timeout": 1.5}})
+    started = time.monotonic()
+    outcomes = judge(site, ["host.*"], "preflight", env=env())
+    elapsed = time.monotonic() - started
+    assert {str(o.status) for o in outcomes.values()} == {"error"}
+    assert "timed out" in outcomes["host.os"].summary
+    assert elapsed < 1.5 + 1.5  # one read timeout for the whole host, the other probes fail at once
+
+
+def test_wsman_fault_500_is_an_error(endpoint):
+    endpoint.set_scenario(scenarios.variant("ready"), mode="500")
+    outcome = judge(make_site(endpoint.site_overrides("server")), ["host.os"], "preflight", env=env())["host.os"]
+    assert str(outcome.status) == "error" and "access denied" in outcome.summary
+
+
+def test_401_is_an_authentication_error(endpoint):
+    endpoint.set_scenario(scenarios.variant("ready"), mode="401")
+    outcome = judge(make_site(endpoint.site_overrides("server")), ["host.os"], "preflight", env=env())["host.os"]
+    assert str(outcome.status) == "error" and "authentication failed" in outcome.summary
+
+
+def test_command_slower_than_the_operation_timeout_still_completes(endpoint):
+    endpoint.set_scenario(scenarios.variant("ready"), delays={"system": 2.3})
+    site = make_site({**endpoint.site_overrides("server"), "run": {"timeout": 3.0}})
+    outcome = judge(site, ["host.os"], "preflight", env=env())["host.os"]
+    assert str(outcome.status) == "pass"
+    assert [r["action"] for r in endpoint.requests()].count("Receive") >= 2  # a timeout fault, then the output
+
+
+def test_command_running_past_the_timeout_is_abandoned(endpoint):
+    endpoint.set_scenario(scenarios.variant("ready"), delays={"system": 30})
+    site = make_site({**endpoint.site_overrides("server"), "run": {"timeout": 2.0}})
+    started = time.monotonic()
+    outcome = judge(site, ["host.os"], "preflight", env=env())["host.os"]
+    assert str(outcome.status) == "error" and "still running" in outcome.summary
+    assert time.monotonic() - started < 2.0 + 2.5
+    assert "Signal" in [r["action"] for r in endpoint.requests()]
+
+
+def test_basic_over_http_is_refused_before_sending_anything(endpoint):
+    site = make_site({**endpoint.site_overrides("server", transport="basic")})
+    outcome = judge(site, ["host.os"], "preflight", env=env())["host.os"]
+    assert str(outcome.status) == "skip" and "scheme = https" in outcome.summary
+    assert endpoint.requests() == []
+
+
+def test_not_configured_skips():
+    outcomes = judge(make_site(), ["host.*", "ad.dc-health"], "preflight")
+    assert {str(o.status) for o in outcomes.values()} == {"skip"}
+    assert "--host-snapshot server=FILE" in outcomes["host.os"].summary
+
+
+def test_record_and_replay_give_the_same_verdicts(endpoint):
+    first = run(endpoint, "kb974571-symptoms", "post", ["host.*"])
+    recording = judge.last_store.recording()
+    assert PASSWORD not in json.dumps(recording)
+    replayed = judge(make_site(endpoint.site_overrides("server")), ["host.*"], "post", replay=recording)
+    assert statuses(replayed) == statuses(first)
+    assert replayed["host.kb974571"].evidence == first["host.kb974571"].evidence
+
+
+# ---- the DC role: dcdiag and repadmin over WinRM ----
+
+def test_dc_health_over_winrm(endpoint):
+    endpoint.set_scenario(scenarios.variant("ready"))
+    outcome = judge(make_site(endpoint.site_overrides("dc")), ["ad.dc-health"], "preflight",
+                    env=env())["ad.dc-health"]
+    assert str(outcome.status) == "pass" and outcome.summary == "all 3 dcdiag tests passed"
+
+
+def test_dc_health_failure_over_winrm_and_replication_links(endpoint):
+    endpoint.set_scenario(scenarios.variant("dc-failing"))
+    site = make_site(endpoint.site_overrides("dc"))
+    outcome = judge(site, ["ad.dc-health"], "preflight", env=env())["ad.dc-health"]
+    assert str(outcome.status) == "fail"
+    assert outcome.summary == "1 dcdiag test(s) failed: Test-DC1 SystemLog"
+    assert "dcdiag /s:Test-DC1 /test:SystemLog /v" in outcome.remediation
+    links = facts_for(site).host("dc").replication_links()
+    failing = {(l.source_dc, l.naming_context): l for l in links if l.consecutive_failures}
+    assert failing[("DC3", "DC=contoso,DC=com")].last_result == 1722
+    # the DC's clock is UTC+1 (system probe): 10:00 local is 09:00 UTC
+    assert failing[("DC3", "DC=contoso,DC=com")].last_success == "2026-08-01T09:00:00Z"
+
+
+def test_dcdiag_and_repadmin_files_without_winrm(tmp_path):
+    fixtures = scenarios.FIXTURES
+    site = make_site()
+    inputs = Inputs(dcdiag=fixtures / "dcdiag-fr-full-dfsrevent-failed.cp850.txt",
+                    repadmin=fixtures / "repadmin-showrepl-failures.csv")
+    outcome = judge(site, ["ad.dc-health"], "preflight", inputs=inputs)["ad.dc-health"]
+    assert str(outcome.status) == "fail" and outcome.summary == "1 dcdiag test(s) failed: DC1 DFSREvent"
+    assert "Impossible d'interroger le journal des événements DFS Replication sur" in " ".join(outcome.evidence)
+    links = facts_for(site, inputs).host("dc").replication_links()
+    assert len(links) == 4 and all(l.origin == "repadmin" for l in links)
+
+
+def test_unreadable_dcdiag_file_is_an_error(tmp_path):
+    path = tmp_path / "dcdiag.txt"
+    path.write_bytes(b"\xff\xfe" + "Access is denied.\r\n".encode("utf-16-le"))
+    outcome = judge(make_site(), ["ad.dc-health"], "preflight", inputs=Inputs(dcdiag=path))["ad.dc-health"]
+    assert str(outcome.status) == "error" and "not dcdiag output" in outcome.summary
+
+
+def test_unreadable_repadmin_is_a_protocol_error(tmp_path):
+    path = tmp_path / "repl.csv"
+    path.write_text("Access is denied.\n")
+    with pytest.raises(FactUnavailable) as caught:
+        facts_for(make_site(), Inputs(repadmin=path)).host("dc").replication_links()
+    assert caught.value.reason == Reason.PROTOCOL
+
+
+# ---- the same scenarios from a collector snapshot ----
+
+@pytest.mark.parametrize("variant, phase", [
+    ("ready", "preflight"), ("ready", "post"), ("kb974571", "preflight"), ("kb974571-symptoms", "post"),
+    ("feature-missing", "preflight"), ("services-stopped", "post"), ("32-bit", "preflight"),
+    ("vmware", "post"), ("pending-reboot", "post"),
+])
+def test_snapshot_gives_the_winrm_verdicts(endpoint, tmp_path, variant, phase):
+    over_winrm = run(endpoint, variant, phase)
+    snapshot = tmp_path / "snap.txt"
+    snapshot.write_text(scenarios.snapshot_text(scenarios.variant(variant)), newline="")
+    from_file = judge(make_site(), ["host.*"], phase, inputs=Inputs(host_snapshots={"server": snapshot}))
+    assert {k: (str(o.status), o.summary, o.evidence, o.remediation) for k, o in from_file.items()} == \
+           {k: (str(o.status), o.summary, o.evidence, o.remediation) for k, o in over_winrm.items()}
+
+
+def test_snapshot_resaved_as_utf16_still_reads(tmp_path):
+    snapshot = tmp_path / "snap.txt"
+    snapshot.write_bytes(b"\xff\xfe" + scenarios.snapshot_text(scenarios.variant("ready")).encode("utf-16-le"))
+    outcome = judge(make_site(), ["host.os"], "preflight",
+                    inputs=Inputs(host_snapshots={"server": snapshot}))["host.os"]
+    assert str(outcome.status) == "pass"
+
+
+def test_snapshot_without_dc_probes_skips_dc_health(tmp_path):
+    host = scenarios.variant("ready")
+    del host["dcdiag"]
+    snapshot = tmp_path / "snap.txt"
+    snapshot.write_text(scenarios.snapshot_text(host))
+    outcome = judge(make_site(), ["ad.dc-health"], "preflight",
+                    inputs=Inputs(host_snapshots={"dc": snapshot}))["ad.dc-health"]
+    assert str(outcome.status) == "skip" and "on a domain controller" in outcome.summary
+
+
+def test_damaged_snapshot_is_an_error(tmp_path):
+    snapshot = tmp_path / "snap.txt"
+    snapshot.write_text("ocscheck-snapshot 1\n[probe system exit=0]\n!!!not base64!!!\n")
+    outcome = judge(make_site(), ["host.os"], "preflight",
+                    inputs=Inputs(host_snapshots={"server": snapshot}))["host.os"]
+    assert str(outcome.status) == "error" and "damaged base64" in outcome.summary
+
+
+def test_cli_preflight_over_winrm_and_from_snapshot_agree(endpoint, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from ocscheck.cli import main
+
+    endpoint.set_scenario(scenarios.variant("feature-missing"))
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(
+        '[deployment]\nserver_fqdn = "ocs.todorovic.adds"\nsip_domains = ["todorovic.fr"]\n'
+        'ad_domain = "todorovic.adds"\n[run]\ntimeout = 3.0\n'
+        f'[winrm.server]\nhost = "{endpoint.address}"\nport = {endpoint.port}\nuser = "TODOROVIC\\\\Administrator"\n'
+        f'password_env = "{PASSWORD_ENV}"\n')
+    snapshot = tmp_path / "snap.txt"
+    snapshot.write_text(scenarios.snapshot_text(scenarios.variant("feature-missing")))
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    runner = CliRunner()
+    reports = {}
+    for name, extra in (("winrm", []), ("snapshot", ["--host-snapshot", f"server={snapshot}"])):
+        report = tmp_path / f"{name}.json"
+        result = runner.invoke(main, ["preflight", "-c", str(site_file), "--only", "host.*", "-q",
+                                      "--report", f"json:{report}", *extra])
+        assert result.exit_code == 1, result.output
+        reports[name] = {c["id"]: c["status"] for c in json.loads(report.read_text())["checks"]}
+    assert reports["winrm"] == reports["snapshot"]
+    assert reports["winrm"]["host.features"] == "fail"
+
+
+def test_command_lines_stay_small():
+    from ocscheck.collector import PROBES
+
+    for probe in PROBES.values():
+        assert len(probe.command_line()) < 5000, probe.name  # cmd.exe's limit is 8,191
+
+
+def test_endpoint_module_path_is_loopback(endpoint):
+    assert endpoint.address.startswith("127.")
+    assert Path(endpoint.dir).is_dir()
