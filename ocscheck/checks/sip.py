@@ -1,6 +1,143 @@
-"""SIP over TLS (facts source: TLS and SIP on 5061). Not built yet: see the TLS issue."""
-from ocscheck.registry import pending
+"""SIP over TLS: the listener clients find through DNS answers TLS with the right name, and a SIP stack
+answers behind it.
 
-pending("sip.tls", title="SIP over TLS answers on the SRV target, port 5061", phases=("post",),
-        severity="critical", needs=("dns.internal", "tls"))
-pending("sip.options", title="The SIP stack answers an OPTIONS request", phases=("post",), needs=("sip",))
+The target is what a client uses: the _sip._tls.<SIP domain> SRV target, read from the internal DNS view
+when the site has one ([dns] internal), else the server FQDN; the evidence says which.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+from ocscheck import certs
+from ocscheck.context import CheckContext
+from ocscheck.facts.store import FactUnavailable, Reason
+from ocscheck.model import Result
+from ocscheck.registry import check
+
+
+def sip_targets(ctx: CheckContext) -> List[Tuple[str, str]]:
+    """(target name, how it was found) for every distinct SIP TLS target of the site's SIP domains."""
+    fqdn = ctx.site.deployment.server_fqdn
+    if not ctx.site.dns.internal:
+        return [(fqdn, "the server FQDN (no [dns] internal in the site file: the _sip._tls SRV record was not read)")]
+    found: Dict[str, List[str]] = {}
+    for domain in ctx.site.deployment.sip_domains:
+        name = f"_sip._tls.{domain}"
+        answer = ctx.facts.dns.lookup("internal", name, "SRV")
+        if answer.srv:
+            record = answer.srv[0]  # sorted by priority then weight: what a client tries first
+            port_note = "" if record.port == ctx.site.tls.sip_port else \
+                f", SRV port {record.port} ignored: testing {ctx.site.tls.sip_port} (see dns.sip-tls-srv)"
+            found.setdefault(record.target, []).append(f"SRV {name} -> {record}{port_note}")
+        else:
+            found.setdefault(fqdn, []).append(f"the server FQDN ({name} has no SRV record, {answer.rcode}; "
+                                              f"see dns.sip-tls-srv)")
+    return [(target, "; ".join(hows)) for target, hows in found.items()]
+
+
+def _down_fix(ctx: CheckContext, target: str) -> str:
+    port = ctx.site.tls.sip_port
+    return (f"On {ctx.site.deployment.server_fqdn}: start the Front End (`net start RtcSrv`), check that it listens "
+            f"(`netstat -ano | findstr :{port}`) and that the firewall lets TCP {port} in (`netsh advfirewall firewall "
+            f'add rule name="OCS SIP TLS" dir=in action=allow protocol=TCP localport={port}`); check that {target} '
+            f"resolves to the server.")
+
+
+@check("sip.tls", title="SIP over TLS answers on the SRV target, port 5061", phases=("post",),
+       severity="critical", needs=("dns.internal", "tls"))
+def sip_tls(ctx: CheckContext) -> Result:
+    """The SIP TLS target (the _sip._tls SRV target, or the server FQDN when no internal DNS view is configured)
+    must accept a TCP connection and a TLS handshake on tls.sip_port (5061) within run.timeout, with a
+    certificate that carries the target's name.
+
+    Why: this is the first thing Communicator does when it signs in. A refused connection (service stopped,
+    firewall rejecting) fails at once; a connection that gets no answer (filtered, host down) is an error
+    after the timeout. The handshake is tried without SNI first (as Communicator 2007 R2 on Windows XP does);
+    the negotiated protocol and cipher and whether the server asks for a client certificate are reported.
+    Fix: start the Front End (`net start RtcSrv`), open TCP 5061 in the firewall, assign a certificate whose
+    SAN carries the SRV target (see cert.san).
+    Source: TechNet dd572514 (client sign-in); RFC 3261 / RFC 5922 (SIP over TLS, name matching).
+    """
+    port = ctx.site.tls.sip_port
+    evidence, failures, fixes = [], [], []
+    for target, how in sip_targets(ctx):
+        evidence.append(f"target {target}:{port}: {how}")
+        try:
+            handshake = ctx.facts.tls.handshake(target, port)
+        except FactUnavailable as exc:
+            if exc.reason is Reason.REFUSED:
+                failures.append(f"{target}:{port} refused the connection (nothing listens)")
+                fixes.append(_down_fix(ctx, target))
+                continue
+            if exc.reason is Reason.PROTOCOL:
+                failures.append(f"TLS handshake with {target}:{port} failed: {exc.detail}")
+                fixes.append(f"Assign the OCS certificate to the Front End (Certificate Wizard > Assign an existing "
+                             f"certificate) and restart it (net stop RtcSrv && net start RtcSrv).")
+                continue
+            if exc.reason in (Reason.TIMEOUT, Reason.UNREACHABLE):
+                return Result.error(f"{target}:{port}: {exc.reason}: {exc.detail}", evidence, _down_fix(ctx, target))
+            raise
+        mtls = ", client certificate requested (MTLS)" if handshake.client_cert_requested else ""
+        sni = f"SNI {handshake.sni} needed (no-SNI attempt: {handshake.no_sni_error})" if handshake.sni else "no SNI"
+        evidence.append(f"{handshake.endpoint}: {handshake.protocol} {handshake.cipher}, "
+                        f"{handshake.seconds * 1000:.0f} ms, {sni}{mtls}")
+        if not handshake.chain_pem:
+            failures.append(f"{target}:{port} presented no certificate")
+            continue
+        leaf = handshake.chain[0]
+        names = certs.names_for_matching(leaf)
+        evidence.append(f"certificate names: {', '.join(certs.printable(n) for n in names) or '(none)'}")
+        if not certs.covers(leaf, target):
+            failures.append(f"the certificate on {target}:{port} does not carry the name {target} "
+                            f"(clients refuse it)")
+            fixes.append(f"Add {target} to the certificate's SAN (see cert.san for the request) and assign the new "
+                         f"certificate to the Front End.")
+    if failures:
+        return Result.fail("; ".join(failures), evidence, "\n".join(dict.fromkeys(fixes)))
+    return Result.ok(f"TLS on {', '.join(t for t, _ in sip_targets(ctx))}:{port} answers with a matching "
+                     f"certificate", evidence)
+
+
+@check("sip.options", title="The SIP stack answers an OPTIONS request", phases=("post",), severity="high",
+       needs=("sip",), depends=("sip.tls",))
+def sip_options(ctx: CheckContext) -> Result:
+    """A SIP OPTIONS sent over TLS to the SIP TLS target must get a SIP response; any status line passes.
+
+    Why: a TLS handshake proves a listener, not a SIP stack. Any status (200 OK, 401 Unauthorized, 403
+    Forbidden ...) proves the Front End parses SIP; silence until run.timeout, a closed connection or non-SIP
+    bytes fail, and what was received is shown (control characters escaped, truncated). The request is a
+    well-formed out-of-dialog OPTIONS: Via with a z9hG4bK branch, Max-Forwards, From with a tag, To without
+    one (a To tag would make it an in-dialog request, answered 481), Call-ID, CSeq, Content-Length 0.
+    Fix: check the Front End service (`net start RtcSrv`) and its event log, and that no other program holds
+    the port (`netstat -abno | findstr :5061`).
+    Source: RFC 3261 §11 (OPTIONS), §8.1.1 (request header fields).
+    """
+    port = ctx.site.tls.sip_port
+    evidence, failures, answered = [], [], []
+    for target, how in sip_targets(ctx):
+        answer = ctx.facts.sip.options(target, port)
+        shown = certs.printable(answer.received.decode("latin-1"), 160)
+        where = f"{target} ({answer.address}):{port}"
+        if answer.status is not None:
+            answered.append(f"{target} SIP/2.0 {answer.status} {certs.printable(answer.reason, 80)}")
+            evidence.append(f"{where}: SIP/2.0 {answer.status} {certs.printable(answer.reason, 80)} "
+                            f"in {answer.seconds * 1000:.0f} ms ({how})")
+            continue
+        evidence.append(f"{where}: received {answer.received_total} bytes: {shown!r}" if answer.received_total else
+                        f"{where}: received nothing")
+        if answer.ended == "timeout" and not answer.received_total:
+            failures.append(f"no SIP response from {where} within {ctx.site.run.timeout:g} s")
+        elif answer.ended == "timeout":
+            failures.append(f"{where} sent {answer.received_total} bytes that are not a complete SIP response "
+                            f"within {ctx.site.run.timeout:g} s: {shown!r}")
+        elif not answer.received_total:
+            failures.append(f"{where} closed the connection without answering")
+        else:
+            failures.append(f"{where} answered with non-SIP bytes: {shown!r}")
+    if failures:
+        return Result.fail("; ".join(failures), evidence,
+                           f"The port speaks TLS but no SIP stack answers. On {ctx.site.deployment.server_fqdn}: "
+                           f"check the Front End (`sc query RtcSrv`, `net start RtcSrv`) and the Office "
+                           f"Communications Server event log, and which program holds the port "
+                           f"(`netstat -abno | findstr :{port}`).")
+    return Result.ok("; ".join(answered), evidence)

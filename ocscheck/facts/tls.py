@@ -1,0 +1,347 @@
+"""TLS facts: what a server really presents on a port (pyOpenSSL), and a certificate read from a file.
+
+The handshake never validates anything itself (VERIFY_NONE): it captures the chain exactly as the
+server sends it (``get_peer_cert_chain``), the negotiated protocol and cipher, and whether the server
+asks for a client certificate (MTLS). The checks validate the captured chain with ``ocscheck.certs``.
+
+Which address is dialled for a name: ``tls.server_address`` when the site sets it (a workstation
+whose DNS does not see the server), else the A record from the internal DNS view when ``[dns]
+internal`` is set (what clients use), else the system resolver. The value records which.
+"""
+from __future__ import annotations
+
+import ipaddress
+import select
+import socket
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+from OpenSSL import SSL
+
+from ocscheck.facts.store import FactUnavailable, Reason
+
+
+@dataclass(frozen=True)
+class Handshake:
+    name: str                        # the name asked for (the certificate must carry it)
+    port: int
+    address: str                     # the address dialled
+    address_source: str              # how the address was found
+    sni: Optional[str]               # server name sent in the handshake that worked (None: no SNI)
+    no_sni_error: str                # why the handshake without SNI failed ("" when it worked)
+    protocol: str                    # TLSv1.2 ...
+    cipher: str
+    chain_pem: Tuple[str, ...]       # as presented, in the order presented (leaf first)
+    client_cert_requested: bool      # the server sent a CertificateRequest (MTLS)
+    client_ca_names: Tuple[str, ...]  # CA names in that request
+    seconds: float
+
+    @property
+    def chain(self) -> List[x509.Certificate]:
+        return [x509.load_pem_x509_certificate(p.encode()) for p in self.chain_pem]
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.name} ({self.address}, {self.address_source}):{self.port}"
+
+    def to_json(self) -> Dict[str, Any]:
+        data = asdict(self)
+        data["chain_pem"], data["client_ca_names"] = list(self.chain_pem), list(self.client_ca_names)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Handshake":
+        return cls(**{**data, "chain_pem": tuple(data["chain_pem"]),
+                      "client_ca_names": tuple(data["client_ca_names"])})
+
+
+@dataclass(frozen=True)
+class CertificateFile:
+    path: str
+    format: str                      # PEM, DER or PKCS#12
+    chain_pem: Tuple[str, ...]       # the server certificate first, then any CA certificates in the file
+
+    @property
+    def chain(self) -> List[x509.Certificate]:
+        return [x509.load_pem_x509_certificate(p.encode()) for p in self.chain_pem]
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "CertificateFile":
+        return cls(data["path"], data["format"], tuple(data["chain_pem"]))
+
+
+class TlsSession:
+    """A connected, handshaken TLS client session with deadline-bounded I/O (used by facts.sip too)."""
+
+    def __init__(self, conn: SSL.Connection, sock: socket.socket, deadline: float, states: set):
+        self.conn, self.sock, self.deadline, self._states = conn, sock, deadline, states
+
+    @property
+    def client_cert_requested(self) -> bool:
+        return any(b"certificate request" in s for s in self._states)
+
+    def _drive(self, operation: Callable[[], Any]) -> Any:
+        """Run a pyOpenSSL operation on the non-blocking socket, waiting for I/O until the deadline."""
+        while True:
+            try:
+                return operation()
+            except SSL.WantReadError:
+                wait_read, wait_write = [self.sock], []
+            except SSL.WantWriteError:
+                wait_read, wait_write = [], [self.sock]
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or not any(select.select(wait_read, wait_write, [], remaining)[:2]):
+                raise socket.timeout("timed out")
+
+    def handshake(self) -> None:
+        self._drive(self.conn.do_handshake)
+
+    def send_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            sent = self._drive(lambda: self.conn.send(view))
+            view = view[sent:]
+
+    def recv(self, size: int) -> bytes:
+        """Up to ``size`` bytes; b"" when the peer closed; socket.timeout past the deadline."""
+        try:
+            return self._drive(lambda: self.conn.recv(size))
+        except SSL.ZeroReturnError:
+            return b""
+        except SSL.SysCallError as exc:
+            if exc.args and exc.args[0] == -1:  # unexpected EOF: the peer closed without close_notify
+                return b""
+            raise
+
+    def close(self) -> None:
+        try:
+            self.conn.set_shutdown(SSL.SENT_SHUTDOWN)  # no close_notify round trip: we are leaving anyway
+        finally:
+            self.sock.close()
+
+
+def open_session(address: str, port: int, sni: Optional[str], deadline: float) -> TlsSession:
+    """TCP connect and TLS handshake, bounded by ``deadline``. Raises FactUnavailable (refused/timeout/...)."""
+    where = f"{address}:{port}"
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise FactUnavailable(Reason.TIMEOUT, f"no time left to connect to {where}")
+    try:
+        sock = socket.create_connection((address, port), timeout=remaining)
+    except ConnectionRefusedError:
+        raise FactUnavailable(Reason.REFUSED, f"TCP connection to {where} refused (nothing listens)") from None
+    except socket.timeout:
+        raise FactUnavailable(Reason.TIMEOUT, f"no TCP answer from {where} within {remaining:.1f} s "
+                                              f"(filtered or host down)") from None
+    except OSError as exc:
+        raise FactUnavailable(Reason.UNREACHABLE, f"cannot connect to {where}: {exc.strerror or exc}") from None
+    sock.setblocking(False)
+    context = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    # Capture, never judge: validation happens in the checks on the chain captured here.
+    context.set_verify(SSL.VERIFY_NONE, lambda *args: True)
+    # OCS 2007 R2 on Windows Server 2008 (R2) speaks TLS 1.0 with RSA key exchange only; OpenSSL 3
+    # refuses both at its default security level, so allow everything and report what was negotiated.
+    context.set_min_proto_version(SSL.TLS1_VERSION)
+    context.set_cipher_list(b"ALL:@SECLEVEL=0")
+    states: set = set()
+    context.set_info_callback(lambda conn, where_, ret: states.add(conn.get_state_string()))
+    conn = SSL.Connection(context, sock)
+    if sni:
+        conn.set_tlsext_host_name(sni.encode("idna"))
+    conn.set_connect_state()
+    session = TlsSession(conn, sock, deadline, states)
+    try:
+        session.handshake()
+    except socket.timeout:
+        sock.close()
+        raise FactUnavailable(Reason.TIMEOUT, f"TLS handshake with {where} did not finish in time "
+                                              f"(the port accepts TCP but does not answer TLS)") from None
+    except SSL.SysCallError as exc:
+        sock.close()
+        detail = "closed the connection" if exc.args and exc.args[0] == -1 else f"{exc.args[-1] if exc.args else exc}"
+        raise FactUnavailable(Reason.PROTOCOL, f"TLS handshake with {where} failed: the server {detail}") from None
+    except SSL.Error as exc:
+        sock.close()
+        raise FactUnavailable(Reason.PROTOCOL, f"TLS handshake with {where} failed: {_ssl_error(exc)}") from None
+    except OSError as exc:
+        sock.close()
+        raise FactUnavailable(Reason.UNREACHABLE, f"TLS handshake with {where} failed: {exc}") from None
+    return session
+
+
+def _ssl_error(exc: SSL.Error) -> str:
+    reasons = [e[2] for e in (exc.args[0] if exc.args and isinstance(exc.args[0], list) else []) if len(e) > 2]
+    return "; ".join(reasons) or str(exc) or type(exc).__name__
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _system_resolve(name: str, timeout: float) -> str:
+    """getaddrinfo has no timeout of its own: run it in a thread and give up after ``timeout``."""
+    found: Dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            found["address"] = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+        except OSError as exc:
+            found["error"] = exc
+
+    thread = threading.Thread(target=work, daemon=True, name=f"resolve {name}")
+    thread.start()
+    thread.join(timeout)
+    if "address" in found:
+        return found["address"]
+    if "error" in found:
+        raise FactUnavailable(Reason.UNREACHABLE, f"{name} does not resolve with the system resolver: "
+                                                  f"{found['error']}")
+    raise FactUnavailable(Reason.TIMEOUT, f"the system resolver did not answer for {name} within {timeout:g} s")
+
+
+class TlsFacts:
+    def __init__(self, facts) -> None:
+        self._facts = facts
+        self._store = facts.store
+        self._settings = facts.site.tls
+
+    def address(self, name: str) -> Tuple[str, str]:
+        """The address dialled for ``name`` and how it was found (see the module doc)."""
+        if self._settings.server_address:
+            return self._settings.server_address, "tls.server_address"
+        if _is_ip(name):
+            return name, "literal address"
+        if self._facts.site.dns.internal:
+            answer = self._facts.dns.lookup("internal", name, "A")
+            if not answer.addresses:
+                raise FactUnavailable(Reason.UNREACHABLE, f"{name} does not resolve on the internal DNS "
+                                                          f"({answer.rcode})")
+            return answer.addresses[0], "internal DNS"
+        return _system_resolve(name, self._facts.timeout), "system resolver"
+
+    def handshake(self, name: str, port: int) -> Handshake:
+        """The TLS handshake with ``name``:``port`` (memoised, recorded): chain, protocol, cipher, MTLS."""
+        name = name.rstrip(".").lower()
+        data = self._store.get(f"tls:{name}:{port}", lambda: self._handshake(name, port), self._facts.timeout)
+        return Handshake.from_json(data)
+
+    def _handshake(self, name: str, port: int) -> Dict[str, Any]:
+        started = time.monotonic()
+        deadline = started + self._facts.timeout
+        address, source = self.address(name)
+        # Communicator 2007 R2 on Windows XP sends no SNI (Schannel before Vista cannot): try that first,
+        # and only when the server refuses it, the way a modern client would.
+        no_sni_error, sni = "", None
+        try:
+            session = open_session(address, port, None, deadline)
+        except FactUnavailable as exc:
+            if exc.reason is not Reason.PROTOCOL or _is_ip(name):
+                raise FactUnavailable(exc.reason, f"{name} ({address}, {source}):{port}: {exc.detail}") from None
+            no_sni_error, sni = exc.detail, name
+            try:
+                session = open_session(address, port, sni, deadline)
+            except FactUnavailable as again:
+                raise FactUnavailable(again.reason, f"{name} ({address}, {source}):{port}: without SNI: "
+                                                    f"{no_sni_error}; with SNI {name}: {again.detail}") from None
+        try:
+            conn = session.conn
+            chain = conn.get_peer_cert_chain(as_cryptography=True) or []
+            return Handshake(
+                name=name, port=port, address=address, address_source=source, sni=sni, no_sni_error=no_sni_error,
+                protocol=conn.get_protocol_version_name(), cipher=conn.get_cipher_name() or "",
+                chain_pem=tuple(c.public_bytes(serialization.Encoding.PEM).decode() for c in chain),
+                client_cert_requested=session.client_cert_requested,
+                client_ca_names=tuple(_x509_name(n) for n in conn.get_client_ca_list()),
+                seconds=round(time.monotonic() - started, 4)).to_json()
+        finally:
+            session.close()
+
+    def ca_bundle(self) -> List[x509.Certificate]:
+        """The site's CA bundle (tls.ca_bundle), read once and recorded so that a replay needs no file."""
+        path = self._settings.ca_bundle
+        if not path:
+            raise FactUnavailable(Reason.NOT_CONFIGURED, "no CA bundle: set tls.ca_bundle to a PEM file with the "
+                                                         "internal root (and intermediate) CA certificates")
+        pems = self._store.get(f"cabundle:{path}", lambda: _read_bundle(Path(path)), self._facts.timeout)
+        return [x509.load_pem_x509_certificate(p.encode()) for p in pems]
+
+    def certificate_file(self) -> CertificateFile:
+        """The certificate file given with --certificate (or tls.certificate), for preflight."""
+        path = self._facts.inputs.certificate or self._settings.certificate
+        if not path:
+            raise FactUnavailable(Reason.NOT_CONFIGURED, "no certificate file: give --certificate FILE "
+                                                         "(or tls.certificate in the site file)")
+        data = self._store.get(f"certfile:{path}", lambda: self._read_file(Path(path)), self._facts.timeout)
+        return CertificateFile.from_json(data)
+
+    def _read_file(self, path: Path) -> Dict[str, Any]:
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise FactUnavailable(Reason.UNREACHABLE, f"cannot read {path}: {exc.strerror}") from None
+        if b"-----BEGIN" in content:
+            try:
+                certs, kind = x509.load_pem_x509_certificates(content), "PEM"
+            except ValueError:
+                raise FactUnavailable(Reason.PROTOCOL, f"{path}: no readable PEM certificate in the file") from None
+        else:
+            try:
+                certs, kind = [x509.load_der_x509_certificate(content)], "DER"
+            except ValueError:
+                certs, kind = self._pkcs12(path, content), "PKCS#12"
+        leaf = next((c for c in certs if not _is_ca(c)), certs[0])
+        chain = [leaf] + [c for c in certs if c is not leaf]
+        return {"path": str(path), "format": kind,
+                "chain_pem": [c.public_bytes(serialization.Encoding.PEM).decode() for c in chain]}
+
+    def _pkcs12(self, path: Path, content: bytes) -> List[x509.Certificate]:
+        env = self._settings.certificate_password_env
+        passwords: List[Optional[bytes]] = (
+            [self._facts.secret(env, f"password of {path}").encode()] if env else [None, b""])
+        for password in passwords:
+            try:
+                bundle = pkcs12.load_pkcs12(content, password)
+            except ValueError:
+                continue
+            # Only certificates leave this function: the private key is never kept or recorded.
+            certs = ([bundle.cert.certificate] if bundle.cert else []) + \
+                [c.certificate for c in bundle.additional_certs]
+            if not certs:
+                raise FactUnavailable(Reason.PROTOCOL, f"{path}: the PKCS#12 file holds no certificate")
+            return certs
+        if env:
+            raise FactUnavailable(Reason.AUTH_FAILED, f"{path}: not a certificate (PEM, DER), or a PKCS#12 file "
+                                                      f"the password in {env} does not open")
+        raise FactUnavailable(Reason.NOT_CONFIGURED, f"{path}: not a PEM or DER certificate; if it is a PKCS#12 "
+                                                     f"(.pfx) file, set tls.certificate_password_env")
+
+
+def _read_bundle(path: Path) -> List[str]:
+    try:
+        certs = x509.load_pem_x509_certificates(path.read_bytes())
+    except OSError as exc:
+        raise FactUnavailable(Reason.UNREACHABLE, f"cannot read the CA bundle {path}: {exc.strerror}") from None
+    except ValueError:
+        raise FactUnavailable(Reason.PROTOCOL, f"the CA bundle {path} holds no PEM certificate") from None
+    return [c.public_bytes(serialization.Encoding.PEM).decode() for c in certs]
+
+
+def _x509_name(name: Any) -> str:
+    return ", ".join(f"{k.decode()}={v.decode(errors='replace')}" for k, v in name.get_components())
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False

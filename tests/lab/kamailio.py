@@ -1,0 +1,66 @@
+"""Kamailio answering SIP OPTIONS over TLS, standing in for the OCS front end's 5061 listener.
+
+Configuration as in the lab notes: only the tls, sl, pv, xlog and textops modules, no DNS, a TLS
+server profile with the scenario's certificate (leaf then chain). ``request_client_cert`` makes it
+send a CertificateRequest (verify_certificate = yes, require_certificate = no), as OCS does for MTLS.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from tests.lab import OCS, Server, require_tool, wait_for_port
+
+MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+
+
+def config(address: str, port: int, tls_cfg: Path) -> str:
+    return f"""#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+tcp_children=2
+enable_tls=yes
+listen=tls:{address}:{port}
+dns=no
+rev_dns=no
+auto_aliases=no
+mpath="{MODULES}"
+loadmodule "tls.so"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "textops.so"
+modparam("tls", "config", "{tls_cfg}")
+request_route {{
+    if (is_method("OPTIONS")) {{
+        append_to_reply("Allow: INVITE, ACK, CANCEL, OPTIONS, BYE\\r\\n");
+        sl_send_reply("200", "OK");
+        exit;
+    }}
+    sl_send_reply("403", "Forbidden");
+    exit;
+}}
+"""
+
+
+def tls_config(cert: Path, key: Path, client_ca: Optional[Path]) -> str:
+    verify = (f"verify_certificate = yes\nrequire_certificate = no\nca_list = {client_ca}\n" if client_ca
+              else "verify_certificate = no\nrequire_certificate = no\n")
+    return f"[server:default]\nmethod = TLSv1.2+\nprivate_key = {key}\ncertificate = {cert}\n{verify}"
+
+
+def start_kamailio(workdir: Path, cert: Path, key: Path, address: str = OCS, port: int = 5061,
+                   client_ca: Optional[Path] = None) -> Server:
+    """Kamailio on tls:``address``:``port``; ``client_ca`` set = it requests a client certificate."""
+    binary = require_tool("kamailio")
+    workdir.mkdir(parents=True, exist_ok=True)
+    tls_cfg = workdir / "tls.cfg"
+    tls_cfg.write_text(tls_config(cert, key, client_ca))
+    cfg = workdir / "kamailio.cfg"
+    cfg.write_text(config(address, port, tls_cfg))
+    server = Server(f"kamailio {address}:{port}",
+                    [binary, "-f", str(cfg), "-DD", "-E", "-m", "32", "-M", "8", "-P", str(workdir / "kamailio.pid"),
+                     "-w", str(workdir)], workdir / "kamailio.log")
+    server.ready(lambda: wait_for_port(address, port, 0.2), timeout=10)
+    return server
