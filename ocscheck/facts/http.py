@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import ssl
+import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 from urllib.parse import urlsplit
 
 import ldap3
@@ -57,7 +58,19 @@ class _PinnedAddress(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["server_hostname"] = self._name
         kwargs["assert_hostname"] = self._name
+        kwargs["ssl_context"] = legacy_client_context()
         super().init_poolmanager(*args, **kwargs)
+
+
+def legacy_client_context() -> ssl.SSLContext:
+    """A verifying client context that still speaks to IIS 7.5 on Windows Server 2008 R2 (TLS 1.0 only,
+    1024-bit keys): the key and protocol are judged by the checks, not refused here."""
+    context = ssl.create_default_context()
+    with warnings.catch_warnings():  # deprecated, and exactly what the server speaks
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
 
 
 class HttpFacts:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from tests.lab import OCS, Server, require_tool, wait_for_port
+from tests.lab.pki import permissive_openssl_env
 
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 
@@ -61,6 +62,6 @@ def start_kamailio(workdir: Path, cert: Path, key: Path, address: str = OCS, por
     cfg.write_text(config(address, port, tls_cfg))
     server = Server(f"kamailio {address}:{port}",
                     [binary, "-f", str(cfg), "-DD", "-E", "-m", "32", "-M", "8", "-P", str(workdir / "kamailio.pid"),
-                     "-w", str(workdir)], workdir / "kamailio.log")
+                     "-w", str(workdir)], workdir / "kamailio.log", env=permissive_openssl_env(workdir))
     server.ready(lambda: wait_for_port(address, port, 0.2), timeout=10)
     return server

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from tests.lab import CRL_HOST, Server, require_root, require_tool, wait_for_port
+from tests.lab.pki import permissive_openssl_env
 
 # The internal virtual directories the OCS front end publishes (reference: IIS, post-install).
 WEB_COMPONENTS = ("/ABS/int/Handler", "/AutoUpdate/Int", "/Conf/Int", "/DeviceUpdateFiles_Int", "/etc/place/null",
@@ -57,7 +58,7 @@ def start_nginx(workdir: Path, crl_dir: Path, https: Sequence[HttpsSite] = ()) -
     conf = workdir / "nginx.conf"
     conf.write_text(config(workdir, crl_dir, https))
     server = Server("nginx", [binary, "-p", str(workdir), "-c", str(conf), "-g", "daemon off;"],
-                    workdir / "nginx.out")
+                    workdir / "nginx.out", env=permissive_openssl_env(workdir))
     listeners = [(CRL_HOST, 80)] + [(site.address, site.port) for site in https]
     server.ready(lambda: all(wait_for_port(host, port, 0.2) for host, port in listeners), timeout=10)
     return server

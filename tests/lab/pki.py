@@ -8,6 +8,7 @@ milliseconds; an 8192-bit key costs about a second, once.
 from __future__ import annotations
 
 import datetime
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,3 +178,12 @@ def write_server_files(leaf: Issued, chain: Sequence[Issued], directory: Path, n
     key_path.chmod(0o600)
     return cert_path, key_path
 
+
+
+def permissive_openssl_env(directory: Path) -> Dict[str, str]:
+    """Environment for a lab server whose OpenSSL must load 1024-bit keys, as Schannel on the real server
+    does: Debian builds OpenSSL with security level 2, which refuses them ("ee key too small")."""
+    conf = directory / "openssl-seclevel0.cnf"
+    conf.write_text("openssl_conf = lab_conf\n[lab_conf]\nssl_conf = lab_ssl\n[lab_ssl]\n"
+                    "system_default = lab_default\n[lab_default]\nCipherString = DEFAULT:@SECLEVEL=0\n")
+    return {**os.environ, "OPENSSL_CONF": str(conf)}

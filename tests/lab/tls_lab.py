@@ -52,6 +52,7 @@ def start_lab(workdir: Path, pki: Optional[Pki] = None, leaf: Optional[Issued] =
     pki = pki or Pki()
     leaf = leaf or pki.leaf(sans=GOOD_SANS)
     chain = [pki.issuing] if chain is None else list(chain)
+    workdir.mkdir(parents=True, exist_ok=True)
     lab = Lab(workdir, pki, (bundle_pki or pki).bundle(workdir / "ca.pem"))
     crl_dir = workdir / "crl"
     crl_dir.mkdir(parents=True, exist_ok=True)
