@@ -19,11 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ESCAPES = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
 
 
 def printable(text: str, limit: int = 200) -> str:
     """Attacker-controlled text (a subject, bytes a server sent) made safe to show: controls escaped, cut."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    text = _CONTROL.sub(lambda m: _ESCAPES.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
     return text if len(text) <= limit else text[:limit] + "…"
 
 

@@ -123,17 +123,17 @@ def sip_options(ctx: CheckContext) -> Result:
             evidence.append(f"{where}: SIP/2.0 {answer.status} {certs.printable(answer.reason, 80)} "
                             f"in {answer.seconds * 1000:.0f} ms ({how})")
             continue
-        evidence.append(f"{where}: received {answer.received_total} bytes: {shown!r}" if answer.received_total else
+        evidence.append(f"{where}: received {answer.received_total} bytes: '{shown}'" if answer.received_total else
                         f"{where}: received nothing")
         if answer.ended == "timeout" and not answer.received_total:
             failures.append(f"no SIP response from {where} within {ctx.site.run.timeout:g} s")
         elif answer.ended == "timeout":
             failures.append(f"{where} sent {answer.received_total} bytes that are not a complete SIP response "
-                            f"within {ctx.site.run.timeout:g} s: {shown!r}")
+                            f"within {ctx.site.run.timeout:g} s: '{shown}'")
         elif not answer.received_total:
             failures.append(f"{where} closed the connection without answering")
         else:
-            failures.append(f"{where} answered with non-SIP bytes: {shown!r}")
+            failures.append(f"{where} answered with non-SIP bytes: '{shown}'")
     if failures:
         return Result.fail("; ".join(failures), evidence,
                            f"The port speaks TLS but no SIP stack answers. On {ctx.site.deployment.server_fqdn}: "

@@ -3,9 +3,13 @@ Kamailio (SIP over TLS on 127.0.0.20:5061), started per scenario in about 0.15 s
 
 ``start_lab`` takes the scenario's certificates and CRL faults; ``start_good_lab`` is the tutorial's
 right deployment (for the bundled example); the ``tls_lab`` fixture starts labs and stops them after.
+``stub_tls`` starts a bare TLS listener (Python ssl) that misbehaves after the handshake.
 """
 from __future__ import annotations
 
+import socket
+import ssl
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -13,7 +17,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import pytest
 from cryptography import x509
 
-from tests.lab import OCS, Server
+from tests.lab import OCS, OCS_ALT, Server, unavailable
 from tests.lab.kamailio import start_kamailio
 from tests.lab.nginx import WEB_COMPONENTS, HttpsSite, start_nginx
 from tests.lab.pki import Issued, Pki, PrivateKey, write_server_files
@@ -100,3 +104,86 @@ def tls_lab(tmp_path) -> Iterator[Callable[..., Lab]]:
     yield start
     for lab in labs:
         lab.stop()
+
+
+class StubTlsServer:
+    """A real TLS listener (Python ssl) whose behaviour after the handshake is the scenario's: say nothing,
+    answer garbage, answer a given SIP status. ``require_sni`` refuses handshakes without a server name."""
+
+    def __init__(self, address: str, port: int, cert: Path, key: Path,
+                 respond: Callable[[ssl.SSLSocket, bytes], None], require_sni: bool = False):
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        if require_sni:
+            self.context.sni_callback = lambda sock, name, ctx: \
+                ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME if name is None else None
+        self.respond = respond
+        self.listener = socket.create_server((address, port), reuse_port=False)
+        self.listener.settimeout(0.2)
+        self.stopping = threading.Event()
+        self.connections: List[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True, name=f"stub tls {address}:{port}")
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                continue
+            self.connections.append(raw)
+            threading.Thread(target=self._handle, args=(raw,), daemon=True).start()
+
+    def _handle(self, raw: socket.socket) -> None:
+        try:
+            raw.settimeout(10)
+            tls = self.context.wrap_socket(raw, server_side=True)
+            request = tls.recv(65536)
+            self.respond(tls, request)
+        except OSError:
+            pass  # the client gave up: that is what several scenarios test
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(2)
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+def stay_silent(tls: ssl.SSLSocket, request: bytes) -> None:
+    """Read the request and never answer (until the client leaves)."""
+    while tls.recv(4096):
+        pass
+
+
+def answer(data: bytes, close: bool = True) -> Callable[[ssl.SSLSocket, bytes], None]:
+    def respond(tls: ssl.SSLSocket, request: bytes) -> None:
+        tls.sendall(data)
+        if not close:
+            stay_silent(tls, request)
+        else:
+            tls.close()
+    return respond
+
+
+@pytest.fixture
+def stub_tls(tmp_path) -> Iterator[Callable[..., StubTlsServer]]:
+    """Factory: ``stub_tls(respond, address=127.0.0.21, ...)`` with the good lab certificate."""
+    servers: List[StubTlsServer] = []
+
+    def start(respond: Callable[[ssl.SSLSocket, bytes], None], address: str = OCS_ALT, port: int = 5061,
+              leaf: Optional[Issued] = None, require_sni: bool = False) -> StubTlsServer:
+        pki = Pki()
+        cert, key = write_server_files(leaf or pki.leaf(sans=GOOD_SANS), [pki.issuing], tmp_path / "stub",
+                                       f"stub{len(servers)}")
+        try:
+            server = StubTlsServer(address, port, cert, key, respond, require_sni)
+        except OSError as exc:
+            unavailable(f"cannot listen on {address}:{port}: {exc}")
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
