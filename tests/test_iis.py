@@ -1,0 +1,92 @@
+"""iis.https-binding against nginx standing in for IIS on 443 and Kamailio on 5061; the host side of the binding
+from a collector snapshot holding real netsh/appcmd output (tests/fixtures/windows)."""
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from ocscheck import certs
+from ocscheck.facts import Inputs
+from ocscheck.model import Status
+from tests.helpers import judge, make_site
+from tests.lab.nginx import WEB_COMPONENTS
+from tests.lab.pki import Pki
+from tests.lab.tls_lab import GOOD_SANS, tls_lab  # noqa: F401
+
+WINDOWS = Path(__file__).parent / "fixtures" / "windows"
+ID = "iis.https-binding"
+
+
+def snapshot(tmp_path: Path, thumbprint: str, sites_fixture: str = "appcmd-list-site.cp437.txt") -> Path:
+    """A collect.ps1 snapshot of the server whose netsh output binds ``thumbprint`` to 0.0.0.0:443."""
+    netsh = (WINDOWS / "netsh-sslcert-443.cp437.txt").read_bytes().replace(
+        b"5e2c8a1f0b7d43e9a6c1f2d3b4a5968778695a4b", thumbprint.lower().encode())
+    sites = (WINDOWS / sites_fixture).read_bytes()
+    path = tmp_path / "server.snapshot"
+    path.write_text("ocscheck-snapshot 1\nhost=OCS\ntaken=2026-11-27T08:00:00Z\n"
+                    f"[probe sslcert exit=0]\n{base64.b64encode(netsh).decode()}\n"
+                    f"[probe sites exit=0]\n{base64.b64encode(sites).decode()}\n")
+    return path
+
+
+def test_same_certificate_and_components_present(tls_lab):
+    lab = tls_lab()
+    outcome = judge(make_site(lab.site()), [ID])[ID]
+    assert outcome.status is Status.PASS
+    assert outcome.summary.endswith("7 web components answer")
+    assert "GET /GroupExpansion/int/service.asmx: present (401, Windows authentication)" in outcome.evidence
+    assert any(e.startswith("binding not read on the host (not configured: ") for e in outcome.evidence)
+
+
+def test_443_certificate_differs_from_5061(tls_lab):
+    pki = Pki()
+    sip_leaf, web_leaf = pki.leaf(sans=GOOD_SANS), pki.leaf(sans=GOOD_SANS, key_role="web")
+    lab = tls_lab(pki=pki, leaf=sip_leaf, web_leaf=web_leaf)
+    outcome = judge(make_site(lab.site()), [ID])[ID]
+    sip_print, web_print = certs.thumbprint(sip_leaf.cert), certs.thumbprint(web_leaf.cert)
+    assert outcome.status is Status.FAIL
+    assert outcome.summary == f"port 443 presents a different certificate ({web_print}) than 5061 ({sip_print})"
+    assert f"netsh http add sslcert ipport=0.0.0.0:443 certhash={sip_print} " \
+           f"appid={{4dc3e181-e14b-4a21-b022-59fc669b0914}}" in outcome.remediation
+    assert any(web_print in e for e in outcome.evidence) and any(sip_print in e for e in outcome.evidence)
+
+
+def test_missing_web_component(tls_lab):
+    lab = tls_lab(web_present=[p for p in WEB_COMPONENTS if p != "/ABS/int/Handler"])
+    outcome = judge(make_site(lab.site()), [ID])[ID]
+    assert outcome.status is Status.FAIL
+    assert outcome.summary == "web components missing or failing: /ABS/int/Handler (404)"
+    assert "appcmd list vdir" in outcome.remediation
+
+
+def test_web_paths_are_the_sites(tls_lab):
+    lab = tls_lab(web_present=["/ABS/int/Handler"])
+    site = make_site(lab.site(web_paths=["/ABS/int/Handler"]))
+    assert judge(site, [ID])[ID].status is Status.PASS
+
+
+def test_nothing_on_443(tls_lab):
+    lab = tls_lab(https=False)
+    outcome = judge(make_site(lab.site()), [ID])[ID]
+    assert outcome.status is Status.FAIL
+    assert outcome.summary.startswith("IIS does not answer TLS on ocs.todorovic.adds:443 (refused: ")
+    assert "Bindings > Add: https, port 443" in outcome.remediation
+
+
+def test_host_binding_read_from_a_snapshot_matches(tls_lab, tmp_path):
+    pki = Pki()
+    leaf = pki.leaf(sans=GOOD_SANS)
+    lab = tls_lab(pki=pki, leaf=leaf)
+    inputs = Inputs(host_snapshots={"server": snapshot(tmp_path, certs.thumbprint(leaf.cert))})
+    outcome = judge(make_site(lab.site()), [ID], inputs=inputs)[ID]
+    assert outcome.status is Status.PASS, outcome.summary
+    assert any(e.startswith(f"host: sslcert 0.0.0.0:443 hash {certs.thumbprint(leaf.cert)}") for e in outcome.evidence)
+
+
+def test_host_binding_of_another_certificate_and_no_https_binding(tls_lab, tmp_path):
+    lab = tls_lab()
+    inputs = Inputs(host_snapshots={"server": snapshot(tmp_path, "AB" * 20, "appcmd-list-site-nohttps.cp437.txt")})
+    outcome = judge(make_site(lab.site()), [ID], inputs=inputs)[ID]
+    assert outcome.status is Status.FAIL
+    assert f"the host binds {'AB' * 20} to 0.0.0.0:443, not the OCS certificate" in outcome.summary
+    assert "Default Web Site has no https binding on port 443" in outcome.summary
