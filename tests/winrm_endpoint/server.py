@@ -67,9 +67,12 @@ class State:
     def scenario(self) -> dict:
         return json.loads((self.directory / "scenario.json").read_text())
 
-    def log(self, action: str, size: int, user: str) -> None:
+    def log(self, action: str, size: int, user: str, wire_in: int = 0, wire_out: int = 0, shell: str = "") -> None:
+        """One line per request: the SOAP action, its shell, its plain size, and the bytes on the wire each way."""
+        record = {"action": action, "shell": shell, "bytes": size, "user": user, "wire_in": wire_in,
+                  "wire_out": wire_out, "t": time.time()}
         with self.lock, open(self.directory / "requests.log", "a") as log:
-            log.write(json.dumps({"action": action, "bytes": size, "user": user, "t": time.time()}) + "\n")
+            log.write(json.dumps(record) + "\n")
 
 
 def envelope(action: str, relates_to: str, body: str) -> bytes:
@@ -132,14 +135,17 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(401, b"", {"WWW-Authenticate": "Negotiate"})
             return
         if not self.authenticate(scenario.get("auth", "ntlm"), body):
+            self.state.log("auth", 0, "", length, 0)
             return
         if not body:  # pywinrm's empty POST that sets up the NTLM session for encryption
             self.reply(200, b"")
+            self.state.log("auth", 0, self.user, length, 0)
             return
         if self.ntlm is not None and "multipart/encrypted" in self.headers.get("Content-Type", ""):
             body = self.decrypt(body)
-        status, answer = self.soap(body, scenario)
-        self.send_soap(status, answer)
+        action, status, answer = self.soap(body, scenario)
+        sent = self.send_soap(status, answer)
+        self.state.log(action, len(body), self.user, length, sent, self.shell_id)
 
     # ---- authentication ----
 
@@ -208,13 +214,15 @@ class Handler(BaseHTTPRequestHandler):
                 + b"\r\n" + BOUNDARY + b"\r\n\tContent-Type: application/octet-stream\r\n"
                 + struct.pack("<i", len(signature)) + signature + sealed + BOUNDARY + b"--\r\n")
 
-    def send_soap(self, status: int, message: bytes) -> None:
+    def send_soap(self, status: int, message: bytes) -> int:
         if self.ntlm is not None:
-            self.reply(status, self.encrypt(message), {
-                "Content-Type": f'multipart/encrypted;protocol="{ENCRYPTED_PROTOCOL}";'
-                                'boundary="Encrypted Boundary"'})
+            body = self.encrypt(message)
+            self.reply(status, body, {"Content-Type": f'multipart/encrypted;protocol="{ENCRYPTED_PROTOCOL}";'
+                                                      'boundary="Encrypted Boundary"'})
         else:
-            self.reply(status, message, {"Content-Type": "application/soap+xml;charset=UTF-8"})
+            body = message
+            self.reply(status, body, {"Content-Type": "application/soap+xml;charset=UTF-8"})
+        return len(body)
 
     def reply(self, status: int, body: bytes, headers: Optional[Dict[str, str]] = None) -> None:
         self.send_response(status)
@@ -226,18 +234,21 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- the shell resource ----
 
-    def soap(self, body: bytes, scenario: dict) -> Tuple[int, bytes]:
+    def soap(self, body: bytes, scenario: dict) -> Tuple[str, int, bytes]:
         root = ET.fromstring(body)
         action = root.findtext("s:Header/a:Action", "", NS)
-        message_id = root.findtext("s:Header/a:MessageID", "", NS)
-        shell_id = root.findtext("s:Header/w:SelectorSet/w:Selector[@Name='ShellId']", "", NS)
         verb = action.rsplit("/", 1)[-1]
-        self.state.log(verb, len(body), self.user)
+        return (verb, *self.shell(verb, root, scenario))
+
+    def shell(self, verb: str, root: ET.Element, scenario: dict) -> Tuple[int, bytes]:
+        action = root.findtext("s:Header/a:Action", "", NS)
+        message_id = root.findtext("s:Header/a:MessageID", "", NS)
+        shell_id = self.shell_id = root.findtext("s:Header/w:SelectorSet/w:Selector[@Name='ShellId']", "", NS)
         if scenario.get("mode") == "500":
             return 500, fault(message_id, 5, "AccessDenied", "Access is denied. ")
         state = self.state
         if verb == "Create":
-            new_id = str(uuid.uuid4()).upper()
+            new_id = self.shell_id = str(uuid.uuid4()).upper()
             with state.lock:
                 state.shells[new_id] = {}
             created = (f"<x:ResourceCreated><a:Address>http://{self.server.server_address[0]}:"
