@@ -4,14 +4,22 @@ fault shows where it should and nowhere else."""
 from __future__ import annotations
 
 import datetime
+import json
+from pathlib import Path
 
 import pytest
+import xmlschema
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 
+from ocscheck.facts import Inputs
 from ocscheck.model import Status
+from ocscheck.reports import RunReport, renderers
 from tests.helpers import judge, make_site
 from tests.lab.pki import CLIENT_AUTH, CRL_BASE, SERVER_AUTH, Pki, key, now
 from tests.lab.tls_lab import GOOD_SANS, tls_lab  # noqa: F401
 
+SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
 IDS = ["cert.*", "sip.*", "iis.*"]
 GOOD = {"cert.subject": "pass", "cert.san": "pass", "cert.chain": "pass", "cert.revocation": "pass",
         "cert.eku": "pass", "cert.key": "pass", "cert.validity": "pass", "iis.https-binding": "pass",
@@ -280,3 +288,110 @@ def test_record_then_replay_gives_the_same_verdicts(tls_lab):
                                                                           if o.status is not Status.PASS}
     assert "tls:ocs.todorovic.adds:5061" in recording
     assert f"crl:{CRL_BASE}/lab-issuing.crl" in recording
+
+
+def test_hostile_subject_keeps_every_report_valid_and_inert(tls_lab):
+    hostile = "<script>alert(1)</script>\x1b[31m\x07"
+    lab = tls_lab(leaf=Pki().leaf(cn=hostile, sans=GOOD_SANS))
+    outcomes, statuses = run(lab)
+    assert statuses == {**GOOD, "cert.subject": "fail"}
+    summary = outcomes["cert.subject"].summary
+    assert summary == "subject CN is <script>alert(1)</script>\\x1b[31m\\x07, not the server FQDN ocs.todorovic.adds"
+    report = RunReport(phase="post", started=datetime.datetime(2026, 11, 27, 8, 0, 0), duration_s=1.0,
+                       outcomes=tuple(outcomes.values()), tool_version="test", site="site.toml")
+    page = renderers()["html"](report, True)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    junit_text = renderers()["junit"](report, True)
+    for schema in ("JUnit.xsd", "junit-10.xsd"):
+        xmlschema.XMLSchema(str(SCHEMAS / schema)).validate(junit_text)
+    document = json.loads(renderers()["json"](report, True))
+    assert any(c["summary"] == summary for c in document["checks"])
+    assert "\x1b" not in renderers()["text"](report, True)
+
+
+# Preflight: the certificate requested for the server, from a file, before it is assigned. nginx serves the CRLs.
+
+PREFLIGHT = ["cert.*"]
+ALL_PASS = {i: "pass" for i in GOOD if i.startswith("cert.")}
+
+
+def preflight(lab, path, env=None, **tls):
+    site = make_site(lab.site(**tls))
+    outcomes = judge(site, PREFLIGHT, "preflight", env=env, inputs=Inputs(certificate=path))
+    return outcomes, {i: o.status.value for i, o in outcomes.items()}
+
+
+def test_preflight_pem_file_with_chain(tls_lab, tmp_path):
+    lab = tls_lab(sip=False, https=False)
+    leaf = lab.pki.leaf(sans=GOOD_SANS)
+    path = tmp_path / "ocs.pem"
+    path.write_bytes(leaf.pem() + lab.pki.issuing.pem())
+    outcomes, statuses = preflight(lab, path)
+    assert statuses == ALL_PASS
+    assert outcomes["cert.subject"].evidence[0] == f"certificate file {path} (PEM)"
+    assert outcomes["cert.chain"].summary == "chain builds to the trusted root Todorovic Root CA"
+
+
+def test_preflight_der_file_alone_chains_through_the_bundle(tls_lab, tmp_path):
+    lab = tls_lab(sip=False, https=False)
+    path = tmp_path / "ocs.cer"
+    path.write_bytes(lab.pki.leaf(sans=("ocs.todorovic.adds",)).cert.public_bytes(serialization.Encoding.DER))
+    outcomes, statuses = preflight(lab, path)
+    assert statuses == {**ALL_PASS, "cert.san": "fail"}
+    assert outcomes["cert.san"].summary == "SAN lacks sip.todorovic.fr"
+    assert "path: ocs.todorovic.adds [presented] -> Todorovic Issuing CA [bundle] -> Todorovic Root CA [bundle]" in \
+        outcomes["cert.chain"].evidence
+
+
+def _pfx(lab, tmp_path, password: bytes) -> Path:
+    leaf = lab.pki.leaf(sans=GOOD_SANS)
+    path = tmp_path / "ocs.pfx"
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"ocs", leaf.key, leaf.cert, [lab.pki.issuing.cert], serialization.BestAvailableEncryption(password)))
+    return path
+
+
+def test_preflight_pkcs12_with_the_password_from_the_environment(tls_lab, tmp_path):
+    lab = tls_lab(sip=False, https=False)
+    path = _pfx(lab, tmp_path, b"S3cret-pfx")
+    outcomes, statuses = preflight(lab, path, env={"OCS_PFX_PASSWORD": "S3cret-pfx"},
+                                   certificate_password_env="OCS_PFX_PASSWORD")
+    assert statuses == ALL_PASS
+    assert outcomes["cert.key"].evidence[0] == f"certificate file {path} (PKCS#12)"
+    recording = json.dumps(judge.last_store.recording())
+    assert "S3cret-pfx" not in recording and "PRIVATE KEY" not in recording
+
+
+def test_preflight_pkcs12_wrong_password_is_an_error(tls_lab, tmp_path):
+    lab = tls_lab(sip=False, https=False)
+    path = _pfx(lab, tmp_path, b"right")
+    outcomes, statuses = preflight(lab, path, env={"OCS_PFX_PASSWORD": "Not-The-Pfx-Password"},
+                                   certificate_password_env="OCS_PFX_PASSWORD")
+    assert set(statuses.values()) == {"error"}
+    assert outcomes["cert.subject"].summary == (
+        f"authentication failed: {path}: not a certificate (PEM, DER), or a PKCS#12 file the password in "
+        f"OCS_PFX_PASSWORD does not open")
+
+
+def test_preflight_pkcs12_without_a_password_setting_skips(tls_lab, tmp_path):
+    lab = tls_lab(sip=False, https=False)
+    path = _pfx(lab, tmp_path, b"right")
+    outcomes, statuses = preflight(lab, path)
+    assert set(statuses.values()) == {"skip"}
+    assert "set tls.certificate_password_env" in outcomes["cert.subject"].summary
+
+
+def test_preflight_without_a_certificate_skips():
+    outcomes = judge(make_site(), PREFLIGHT, "preflight")
+    assert {o.status for o in outcomes.values()} == {Status.SKIP}
+    assert outcomes["cert.san"].summary == ("not configured: no certificate file: give --certificate FILE "
+                                            "(or tls.certificate in the site file)")
+
+
+def test_preflight_certificate_from_the_site_file(tls_lab, tmp_path):
+    lab = tls_lab(sip=False, https=False)
+    path = tmp_path / "ocs.pem"
+    path.write_bytes(lab.pki.leaf(sans=GOOD_SANS, valid_days=5).pem())
+    outcomes = judge(make_site(lab.site(certificate=str(path))), PREFLIGHT, "preflight")
+    assert outcomes["cert.validity"].status is Status.WARN
+    assert outcomes["cert.subject"].status is Status.PASS
