@@ -81,7 +81,8 @@ def main() -> None:
             scripts, http, wire = per_run[-1]
             ps = [p.name for p in PROBES.values() if p.kind == "ps"]
             print(f"{phase}: {scripts} commands per run ({http} HTTP requests incl. NTLM handshakes and shell "
-                  f"create/delete), {wire} bytes on the wire; wall time median {statistics.median(times) * 1000:.0f} ms, "
+                  f"create/delete), {wire} bytes on the wire; "
+                  f"wall time median {statistics.median(times) * 1000:.0f} ms, "
                   f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over {args.runs} runs "
                   f"(PowerShell probes: {', '.join(ps)})")
     finally:

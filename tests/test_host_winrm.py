@@ -17,10 +17,6 @@ from ocscheck.secrets import Redactor, Secrets
 from tests.helpers import judge, make_site
 from tests.winrm_endpoint import PASSWORD, PASSWORD_ENV, env, scenarios, winrm_endpoint  # noqa: F401
 
-PRE = ["host.*"]
-POST = ["host.*"]
-
-
 def release_runs() -> None:
     """Let the runner's check threads end, then collect: the runs' facts go, their shells are deleted."""
     for thread in threading.enumerate():

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 # Bindings may themselves contain commas, so the group runs to the last ",state:".
-_SITE = re.compile(r'^\s*SITE\s+"(?P<name>[^"]*)"\s+\(id:(?P<id>\d+),bindings:(?P<bindings>.*),state:(?P<state>[^)]*)\)\s*$')
+_SITE = re.compile(r'^\s*SITE\s+"(?P<name>[^"]*)"\s+\(id:(?P<id>\d+),'
+                   r'bindings:(?P<bindings>.*),state:(?P<state>[^)]*)\)\s*$')
 
 
 @dataclass(frozen=True)

@@ -24,16 +24,21 @@ PASSWORD_ENV = "OCSCHECK_WINRM_PASSWORD"
 
 
 class WinrmEndpoint:
-    def __init__(self, workdir: Path, address: str = WINRM, port: int = 5985):
+    def __init__(self, workdir: Path, address: str = WINRM, port: int = 5985,
+                 tls: Optional[Tuple[Path, Path]] = None):
+        """``tls`` = (certificate chain, key) PEM files makes it the https listener."""
         self.dir = Path(workdir)
+        self.scheme = "https" if tls else "http"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.address, self.port = address, port
         (self.dir / "users").write_text(f"{DOMAIN}:{USER}:{PASSWORD}\n")
         self.set_scenario(scenarios.ready_host())
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.server = Server("winrm-endpoint", [sys.executable, "-m", "tests.winrm_endpoint.server",
-                                                "--address", address, "--port", str(port), "--state", str(self.dir)],
-                             self.dir / "endpoint.log", cwd=ROOT, env=env)
+        argv = [sys.executable, "-m", "tests.winrm_endpoint.server", "--address", address, "--port", str(port),
+                "--state", str(self.dir)]
+        if tls:
+            argv += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
+        self.server = Server("winrm-endpoint", argv, self.dir / "endpoint.log", cwd=ROOT, env=env)
         self.server.ready(lambda: wait_for_port(address, port, timeout=0.2), timeout=15)
 
     def set_scenario(self, host: Dict[str, object], mode: str = "normal", auth: str = "ntlm",
@@ -57,7 +62,7 @@ class WinrmEndpoint:
         (self.dir / "requests.log").unlink(missing_ok=True)
 
     def site_overrides(self, role: str = "server", transport: str = "ntlm") -> Dict[str, object]:
-        return {"winrm": {role: {"host": self.address, "port": self.port, "scheme": "http",
+        return {"winrm": {role: {"host": self.address, "port": self.port, "scheme": self.scheme,
                                  "transport": transport, "user": f"{DOMAIN}\\{USER}",
                                  "password_env": PASSWORD_ENV}}}
 

@@ -17,7 +17,8 @@ from ocscheck.collector import PROBES, SNAPSHOT_MAGIC
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "windows"
 OCS_THUMBPRINT = "5E2C8A1F0B7D43E9A6C1F2D3B4A5968778695A4B"
-VCREDIST_SP1 = "{8220EEFE-38CD-377E-8595-13398D740ACE}|9.0.30729.17|Microsoft Visual C++ 2008 Redistributable - x64 9.0.30729.17"
+VCREDIST_SP1 = ("{8220EEFE-38CD-377E-8595-13398D740ACE}|9.0.30729.17|"
+                "Microsoft Visual C++ 2008 Redistributable - x64 9.0.30729.17")
 OCS_SERVICES = ("RTCACD", "RTCACPMCU", "RTCASMCU", "RTCAVMCU", "RTCCAA", "RTCCAS", "RTCCCS", "RTCDATAMCU",
                 "RTCIMMCU", "RtcQmsAgent", "RtcSrv", "RTCAPPSRV")
 
@@ -30,7 +31,8 @@ def _system(**changes) -> Dict[str, object]:
         "model": "PowerEdge R710", "domain_role": "3", "ps_version": "2.0", "reboot_cbs": "False",
         "reboot_wu": "False", "reboot_pfro": "False",
         "hotfix": ["KB958488", "KB975858", "KB976902", "KB982021"],
-        "product": [VCREDIST_SP1, "{90120000-0030-0000-0000-0000000FF1CE}|12.0.6612.1000|Microsoft Office Communicator 2007 R2"],
+        "product": [VCREDIST_SP1,
+                    "{90120000-0030-0000-0000-0000000FF1CE}|12.0.6612.1000|Microsoft Office Communicator 2007 R2"],
     }
     values.update(changes)
     return values

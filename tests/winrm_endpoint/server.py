@@ -1,6 +1,6 @@
 """A WS-Management endpoint speaking the WinRM shell protocol, for the real pywinrm client.
 
-    python -m tests.winrm_endpoint.server --address 127.0.0.30 --port 5985 --state DIR
+    python -m tests.winrm_endpoint.server --address 127.0.0.30 --port 5985 --state DIR [--certfile F --keyfile K]
 
 Implements the cmd shell resource (MS-WSMV): Create, Command, Receive (base64 stdout/stderr streams,
 CommandState Done with the exit code, the operation-timeout fault while a command runs), Signal and
@@ -141,10 +141,12 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, b"")
             self.state.log("auth", 0, self.user, length, 0)
             return
-        if self.ntlm is not None and "multipart/encrypted" in self.headers.get("Content-Type", ""):
+        # Windows answers sealed only what came sealed (pywinrm does not seal over https).
+        sealed = self.ntlm is not None and "multipart/encrypted" in self.headers.get("Content-Type", "")
+        if sealed:
             body = self.decrypt(body)
         action, status, answer = self.soap(body, scenario)
-        sent = self.send_soap(status, answer)
+        sent = self.send_soap(status, answer, sealed)
         self.state.log(action, len(body), self.user, length, sent, self.shell_id)
 
     # ---- authentication ----
@@ -214,8 +216,8 @@ class Handler(BaseHTTPRequestHandler):
                 + b"\r\n" + BOUNDARY + b"\r\n\tContent-Type: application/octet-stream\r\n"
                 + struct.pack("<i", len(signature)) + signature + sealed + BOUNDARY + b"--\r\n")
 
-    def send_soap(self, status: int, message: bytes) -> int:
-        if self.ntlm is not None:
+    def send_soap(self, status: int, message: bytes, sealed: bool) -> int:
+        if sealed:
             body = self.encrypt(message)
             self.reply(status, body, {"Content-Type": f'multipart/encrypted;protocol="{ENCRYPTED_PROTOCOL}";'
                                                       'boundary="Encrypted Boundary"'})
@@ -334,11 +336,19 @@ def main() -> None:
     parser.add_argument("--address", default="127.0.0.30")
     parser.add_argument("--port", type=int, default=5985)
     parser.add_argument("--state", type=Path, required=True)
+    parser.add_argument("--certfile", type=Path, help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument("--keyfile", type=Path)
     args = parser.parse_args()
     os.environ["NTLM_USER_FILE"] = str(args.state / "users")
     Handler.state = State(args.state)
     server = ThreadingHTTPServer((args.address, args.port), Handler)
     server.daemon_threads = True
+    if args.certfile:  # the https listener (5986): TLS before any WS-Management byte
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.certfile, args.keyfile)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"listening on {args.address}:{args.port}", flush=True)
     server.serve_forever()
 

@@ -1,0 +1,94 @@
+"""WinRM over HTTPS (the 5986 listener): the server certificate is verified against the site's CA
+bundle unless the site turns verification off; Basic authentication only goes over TLS."""
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.helpers import judge, make_site
+from tests.winrm_endpoint import WinrmEndpoint, env, scenarios
+
+HTTPS_PORT = 5986
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _ca(directory: Path, cn: str):
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn)).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(key, hashes.SHA256()))
+    (directory / f"{cn}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("winrm-pki")
+    ca, ca_key = _ca(directory, "lab-root")
+    _ca(directory, "other-root")
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    leaf = (x509.CertificateBuilder().subject_name(_name("ocs.todorovic.adds")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("ocs.todorovic.adds"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.30"))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (directory / "winrm.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (directory / "winrm.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                            serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption()))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def https_endpoint(pki, tmp_path_factory):
+    endpoint = WinrmEndpoint(tmp_path_factory.mktemp("winrm-https"), port=HTTPS_PORT,
+                             tls=(pki / "winrm.pem", pki / "winrm.key"))
+    yield endpoint
+    endpoint.stop()
+
+
+def host_os(endpoint, pki, bundle: str, verify: bool = True, transport: str = "basic"):
+    overrides = endpoint.site_overrides("server", transport=transport)
+    overrides["winrm"]["server"]["verify_tls"] = verify
+    site = make_site({**overrides, "tls": {"ca_bundle": str(pki / bundle)}})
+    return judge(site, ["host.os"], "preflight", env=env())["host.os"]
+
+
+def test_basic_over_https_with_the_site_ca(https_endpoint, pki):
+    https_endpoint.set_scenario(scenarios.ready_host(), auth="basic")
+    outcome = host_os(https_endpoint, pki, "lab-root.pem")
+    assert str(outcome.status) == "pass"
+
+
+def test_untrusted_certificate_is_an_error(https_endpoint, pki):
+    https_endpoint.set_scenario(scenarios.ready_host(), auth="basic")
+    outcome = host_os(https_endpoint, pki, "other-root.pem")
+    assert str(outcome.status) == "error" and "TLS with https://127.0.0.30:5986/wsman failed" in outcome.summary
+
+
+def test_verification_can_be_turned_off(https_endpoint, pki):
+    https_endpoint.set_scenario(scenarios.ready_host(), auth="basic")
+    outcome = host_os(https_endpoint, pki, "other-root.pem", verify=False)
+    assert str(outcome.status) == "pass"
+
+
+def test_ntlm_over_https(https_endpoint, pki):
+    https_endpoint.set_scenario(scenarios.ready_host(), auth="ntlm")
+    outcome = host_os(https_endpoint, pki, "lab-root.pem", transport="ntlm")
+    assert str(outcome.status) == "pass", outcome.summary
