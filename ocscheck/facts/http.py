@@ -7,6 +7,7 @@ writes) is read from the site's domain controller (``[ldap] url``), with the sit
 from __future__ import annotations
 
 import base64
+import math
 import ssl
 import warnings
 from dataclasses import dataclass
@@ -143,7 +144,8 @@ class HttpFacts:
         user, password = None, None
         if ldap.user:
             user, password = ldap.user, self._facts.secret(ldap.password_env, f"LDAP password for {ldap.user}")
-        connection = ldap3.Connection(server, user=user, password=password, receive_timeout=timeout,
+        # ldap3 packs receive_timeout into SO_RCVTIMEO as whole seconds: it must be an int.
+        connection = ldap3.Connection(server, user=user, password=password, receive_timeout=math.ceil(timeout),
                                       authentication=ldap3.SIMPLE if user else ldap3.ANONYMOUS, raise_exceptions=True)
         where = f"{host}:{port}"
         try:
@@ -154,6 +156,7 @@ class HttpFacts:
             connection.search(parts["base"], f"({parts['filter'] or 'objectClass=*'})",
                               search_scope={"BASE": ldap3.BASE, "LEVEL": ldap3.LEVEL}.get(parts["scope"], ldap3.BASE),
                               attributes=["certificateRevocationList"])
+            entries = list(connection.response or [])  # read before unbind, which clears it
         except ldap_errors.LDAPNoSuchObjectResult:
             return {"url": url, "status": 404, "body_b64": "", "source": f"{where} {parts['base']}"}
         except ldap_errors.LDAPInvalidCredentialsResult:
@@ -169,7 +172,7 @@ class HttpFacts:
             raise FactUnavailable(Reason.PROTOCOL, f"{url}: {where}: {exc}") from None
         finally:
             connection.unbind()
-        values = [v for entry in connection.response or [] if entry.get("type") == "searchResEntry"
+        values = [v for entry in entries if entry.get("type") == "searchResEntry"
                   for v in entry.get("raw_attributes", {}).get("certificateRevocationList", [])]
         status = 200 if values else 404
         return {"url": url, "status": status, "body_b64": base64.b64encode(values[0] if values else b"").decode(),
