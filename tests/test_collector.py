@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from ocscheck.collector import PROBES, _compact, ps_quote, read_snapshot, script_text
+from ocscheck.collector import PROBES, SnapshotError, _compact, ps_quote, read_snapshot, script_text
 from tests.winrm_endpoint import scenarios
 
 # Cmdlets that Windows Server 2008 R2's PowerShell 2.0 does not have (PowerShell 3.0 and later, or
@@ -124,3 +125,16 @@ def test_snapshot_round_trip(tmp_path):
     assert snapshot.host == "OCS01"
     assert set(snapshot.sections) == set(PROBES)
     assert snapshot.sections["sslcert"].data == scenarios.probe_bytes(host, "sslcert")
+
+
+@settings(max_examples=100, deadline=None)
+@given(cut=st.integers(min_value=0, max_value=20_000), junk=st.binary(max_size=64))
+def test_damaged_snapshots_raise_only_snapshot_error(tmp_path_factory, cut, junk):
+    text = scenarios.snapshot_text(scenarios.variant("ready")).encode("ascii")
+    path = tmp_path_factory.mktemp("snap") / "snap.txt"
+    path.write_bytes(text[:cut] + junk + text[cut:])
+    try:
+        snapshot = read_snapshot(path)
+    except SnapshotError:
+        return
+    assert all(isinstance(section.data, bytes) for section in snapshot.sections.values())

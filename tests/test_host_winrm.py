@@ -103,6 +103,15 @@ def test_required_features_come_from_the_site(endpoint):
     assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature SMTP-Server"
 
 
+def test_windows_2008_features_from_servermanagercmd(endpoint):
+    outcomes = run(endpoint, "2008-servermanagercmd", "preflight", ["host.os", "host.features", "host.kb975858"])
+    assert str(outcomes["host.os"].status) == "pass" and str(outcomes["host.kb975858"].status) == "pass"
+    features = outcomes["host.features"]
+    assert str(features.status) == "fail"
+    assert features.remediation == " & ".join(f"ServerManagerCmd -install {name}" for name in (
+        "Web-Asp-Net", "Web-Mgmt-Tools", "Web-Mgmt-Compat", "NET-Framework-Core", "RSAT-ADDS", "Desktop-Experience"))
+
+
 def test_no_vcredist_fails(endpoint):
     outcome = run(endpoint, "no-vcredist", "preflight", ["host.vcredist"])["host.vcredist"]
     assert str(outcome.status) == "fail" and "vcredist_x64.exe" in outcome.remediation
@@ -227,6 +236,7 @@ def test_not_configured_skips():
     outcomes = judge(make_site(), ["host.*", "ad.dc-health"], "preflight")
     assert {str(o.status) for o in outcomes.values()} == {"skip"}
     assert "--host-snapshot server=FILE" in outcomes["host.os"].summary
+    assert outcomes["ad.dc-health"].summary.endswith("--host-snapshot dc=FILE (or --dcdiag FILE)")
 
 
 def test_record_and_replay_give_the_same_verdicts(endpoint):

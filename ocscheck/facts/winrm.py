@@ -174,15 +174,24 @@ class HostFacts:
     def dcdiag(self) -> Tuple[DcdiagReport, str]:
         """dcdiag's report and where it came from: --dcdiag FILE first, else the host (WinRM/snapshot)."""
         path = self._facts.inputs.dcdiag
-        output = self._file(path, "dcdiag") if path else self.probe("dcdiag")
+        output = self._file(path, "dcdiag") if path else self._probe_or_file_hint("dcdiag")
         return parse_dcdiag(output.text), output.source
+
+    def _probe_or_file_hint(self, name: str) -> ProbeOutput:
+        """A DC tool's output; when nothing is configured, say that a saved output would do too."""
+        try:
+            return self.probe(name)
+        except FactUnavailable as exc:
+            if exc.reason == Reason.NOT_CONFIGURED and "--host-snapshot" in exc.detail:
+                raise FactUnavailable(exc.reason, f"{exc.detail} (or --{name} FILE)") from None
+            raise
 
     def repadmin(self) -> Tuple[RepadminReport, str]:
         path = self._facts.inputs.repadmin
         if path:
             output = self._file(path, "repadmin")
             return parse_showrepl_csv(output.text), output.source
-        output = self.probe("repadmin")
+        output = self._probe_or_file_hint("repadmin")
         try:
             offset = self.system().utc_offset_minutes
         except FactUnavailable:

@@ -114,6 +114,11 @@ def variant(name: str) -> Dict[str, object]:
     elif name == "32-bit":
         host["system"] = _system(caption="Microsoft Windows Server 2008 Enterprise ", version="6.0.6002",
                                  service_pack="Service Pack 2", architecture="32-bit")
+    elif name == "2008-servermanagercmd":
+        host["system"] = _system(caption="Microsoft Windows Server 2008 Enterprise ", version="6.0.6002",
+                                 service_pack="Service Pack 2")
+        xml = (FIXTURES / "servermanagercmd-query.utf8.xml").read_bytes()
+        host["features"] = {"source": "ServerManagerCmd", "xml": base64.b64encode(xml).decode("ascii")}
     elif name == "services-stopped":
         host["ocs"] = _ocs(stopped=("RtcSrv", "RTCCAS"), absent=("RTCACD", "RTCAPPSRV"))
     elif name == "other-cert":
