@@ -251,6 +251,7 @@ class _WinrmClient:
         self._shell_id: Optional[str] = None
         self._broken: Optional[FactUnavailable] = None
         self._finalizer: Optional[weakref.finalize] = None
+        self._health = {"broken": False}  # shared with the finalizer: no goodbye to a host that stopped answering
         self.endpoint = _endpoint(settings)
 
     def run(self, probe: Probe) -> Tuple[bytes, bytes, int]:
@@ -262,14 +263,17 @@ class _WinrmClient:
                     self._open()
                 return self._command(probe)
             except FactUnavailable as exc:
-                if exc.reason in _STICKY:
-                    self._broken = exc
+                self._note(exc)
                 raise
             except Exception as exc:  # pywinrm, requests, spnego, XML: a fault of the exchange
                 failure = _translate(exc, self.endpoint, self._settings, self._facts.timeout)
-                if failure.reason in _STICKY:
-                    self._broken = failure
+                self._note(failure)
                 raise failure from None
+
+    def _note(self, failure: FactUnavailable) -> None:
+        if failure.reason in _STICKY:
+            self._broken = failure
+            self._health["broken"] = True
 
     def _open(self) -> None:
         from winrm.protocol import Protocol
@@ -308,7 +312,7 @@ class _WinrmClient:
         shell_id = protocol.open_shell(codepage=437, noprofile=True,
                                        idle_timeout=f"PT{max(60, int(timeout * 6))}S")
         self._protocol, self._shell_id = protocol, shell_id
-        self._finalizer = weakref.finalize(self, _close_shell, protocol, shell_id)
+        self._finalizer = weakref.finalize(self, _close_shell, protocol, shell_id, self._health)
 
     def _role(self) -> str:
         return "server" if self._facts.site.winrm_server is self._settings else "dc"
@@ -341,8 +345,10 @@ class _WinrmClient:
         return b"".join(stdout), b"".join(stderr), code
 
 
-def _close_shell(protocol, shell_id: str) -> None:
+def _close_shell(protocol, shell_id: str, health: Dict[str, bool]) -> None:
     """Delete the shell when the run's facts go away (best effort, short wait)."""
+    if health["broken"]:
+        return  # the shell expires on the host after its idle timeout
     try:
         protocol.transport.read_timeout_sec = min(protocol.transport.read_timeout_sec, 2.0)
         protocol.close_shell(shell_id)
