@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -16,9 +16,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from ocscheck import certs
 from ocscheck.context import CheckContext
 from ocscheck.facts.store import FactUnavailable, Reason
-from ocscheck.facts.tls import Handshake
 from ocscheck.model import Phase, Result
 from ocscheck.registry import check
+
+if TYPE_CHECKING:  # facts.tls loads pyOpenSSL: not needed by `ocscheck list` or `explain`
+    from ocscheck.facts.tls import Handshake
 
 PHASES = ("preflight", "post")
 _EKU_NAMES = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth", ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth"}
@@ -31,7 +33,7 @@ class Subject:
     chain: List[x509.Certificate]    # leaf first, in the order presented (or as in the file)
     where: str                       # first evidence line
     presented: bool                  # sent by the server: it must send its intermediates
-    handshake: Optional[Handshake]
+    handshake: Optional["Handshake"]
 
     @property
     def leaf(self) -> x509.Certificate:
