@@ -7,36 +7,23 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Dict, Iterator
+from typing import Dict
 
 import pytest
 
 from ocscheck.model import Status
 from tests.helpers import judge, make_site
 from tests.lab import samba
-from tests.lab.samba import (BASE_DN, DOMAIN, READER_ENV, READER_PASSWORD, SIP_DOMAIN, Lab, home_server_dn,
-                             samba_2003, samba_lab)  # noqa: F401  (fixtures)
+from tests.lab.samba import (BASE_DN, DOMAIN, READER_ENV, READER_PASSWORD, SERVICE_UAC, SIP_DOMAIN, Lab,
+                             samba_2003, samba_good, samba_lab)  # noqa: F401  (fixtures)
 
 AD_CHECKS = ("ad.forest-level", "ad.domain-level", "ad.schema-prep", "ad.forest-prep", "ad.domain-prep",
              "ad.sip-domain", "ad.service-accounts", "ad.pool")
-SERVICE_UAC = 0x10200  # normal account, password never expires
 
 
-@pytest.fixture(scope="module")
-def good(samba_lab: Lab) -> Iterator[Lab]:
-    forest = samba_lab.forest
-    forest.forest_prep()
-    forest.add_pool()
-    saved = forest.domain_prep()
-    accounts = [forest.add_user(name, uac=SERVICE_UAC, password="Svc-Lab-Passw0rd1")
-                for name in ("RTCService", "RTCComponentService")]
-    users = [forest.add_user(name, uri=f"sip:{name}@{SIP_DOMAIN}", mail=f"{name}@{SIP_DOMAIN}",
-                             home=home_server_dn(), password="User-Lab-Passw0rd1") for name in ("alice", "bob")]
-    samba_lab.saved_dacls = saved  # type: ignore[attr-defined]
-    yield samba_lab
-    forest.delete(*users, *accounts)
-    forest.restore_dacls(saved)
-    forest.forest_unprep()
+@pytest.fixture
+def good(samba_good: Lab) -> Lab:
+    return samba_good
 
 
 def run(lab: Lab, ids=AD_CHECKS, phase: str = "post", env: Dict[str, str] = None, **site) -> Dict:
@@ -162,11 +149,11 @@ def test_missing_global_settings_fails(good: Lab):
 
 
 def test_domain_prep_aces_missing(good: Lab):
-    good.forest.restore_dacls(good.saved_dacls)  # type: ignore[attr-defined]
+    good.forest.restore_dacls(good.saved_dacls)
     try:
         outcome = run(good, ids=("ad.domain-prep",))["ad.domain-prep"]
     finally:
-        good.saved_dacls = good.forest.domain_prep()  # type: ignore[attr-defined]
+        good.saved_dacls = good.forest.domain_prep()
     assert outcome.status == Status.FAIL
     assert outcome.summary == "domain not prepared: no RTC group ACE on 4 of 4 objects"
     assert outcome.remediation.startswith("lcscmd /domain:todorovic.adds /action:domainprep")
@@ -175,11 +162,11 @@ def test_domain_prep_aces_missing(good: Lab):
 
 def test_domain_prep_missing_on_one_container(good: Lab):
     computers = f"CN=Computers,{BASE_DN}"
-    good.dc1.set_dacl_sddl(computers, good.saved_dacls[computers])  # type: ignore[attr-defined]
+    good.dc1.set_dacl_sddl(computers, good.saved_dacls[computers])
     try:
         outcome = run(good, ids=("ad.domain-prep",))["ad.domain-prep"]
     finally:
-        good.saved_dacls = {**good.saved_dacls, **good.forest.domain_prep()}  # type: ignore[attr-defined]
+        good.forest.domain_prep([computers])
     assert outcome.status == Status.FAIL
     assert "1 of 4" in outcome.summary
     assert f"{computers}: no explicit ACE for any RTC universal group (only inherited ones, for 11 group(s))" \
@@ -331,7 +318,7 @@ def test_untrusted_ldaps_certificate_is_an_error_not_a_downgrade(good: Lab):
 
 
 def test_dc_down_is_an_error_within_the_timeout(good: Lab):
-    # Nothing listens on 127.0.0.5: refused at once.
+    # Nothing listens on 127.0.0.5 (the bulk DC's address, used only inside its own test): refused at once.
     started = time.monotonic()
     outcome = run(good, ids=("ad.forest-level",), ldap={"url": "ldaps://127.0.0.5"})["ad.forest-level"]
     assert outcome.status == Status.ERROR
