@@ -199,6 +199,22 @@ def presented_out_of_order(path: CertPath, presented: Sequence[x509.Certificate]
     return in_order != on_path
 
 
+def load_crl(crl_bytes: bytes) -> x509.CertificateRevocationList:
+    """A CRL in DER or PEM; ValueError when it is neither."""
+    if crl_bytes.lstrip().startswith(b"-----BEGIN"):
+        return x509.load_pem_x509_crl(crl_bytes)
+    return x509.load_der_x509_crl(crl_bytes)
+
+
+def delta_crl_urls(crl_bytes: bytes) -> List[str]:
+    """The delta CRL URLs a base CRL announces (Freshest CRL extension, RFC 5280 §5.2.6), as AD CS writes."""
+    try:
+        points = load_crl(crl_bytes).extensions.get_extension_for_class(x509.FreshestCRL).value
+    except (ValueError, x509.ExtensionNotFound):
+        return []
+    return [n.value for p in points for n in (p.full_name or []) if isinstance(n, x509.UniformResourceIdentifier)]
+
+
 @dataclass(frozen=True)
 class CrlVerdict:
     problems: Tuple[str, ...]
@@ -209,8 +225,7 @@ def judge_crl(crl_bytes: bytes, url: str, cert: x509.Certificate, issuer_cert: O
               now: datetime.datetime) -> CrlVerdict:
     """Is ``crl_bytes`` (from ``url``) a current CRL of ``cert``'s issuer, and is ``cert`` not listed?"""
     try:
-        crl = (x509.load_pem_x509_crl(crl_bytes) if crl_bytes.lstrip().startswith(b"-----BEGIN")
-               else x509.load_der_x509_crl(crl_bytes))
+        crl = load_crl(crl_bytes)
     except ValueError:
         return CrlVerdict((f"{url} does not hold a CRL ({len(crl_bytes)} bytes of something else)",),
                           f"{url}: not a CRL")

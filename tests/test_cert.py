@@ -125,6 +125,32 @@ def test_revoked(tls_lab):
     assert "The certificate is revoked. Request a new certificate" in outcome.remediation
 
 
+def test_delta_crl_published_and_current(tls_lab):
+    pki = Pki()
+    outcomes, statuses = run(tls_lab(pki=pki, delta="published"))
+    assert statuses == GOOD
+    assert any(e.startswith(f"delta CRL {pki.issuing_delta_url} of Todorovic Issuing CA: 0 entries") for e in
+               outcomes["cert.revocation"].evidence)
+
+
+def test_delta_crl_announced_but_missing(tls_lab):
+    pki = Pki()
+    outcomes, statuses = run(tls_lab(pki=pki, delta="missing"))
+    assert statuses == {**GOOD, "cert.revocation": "fail"}
+    assert outcomes["cert.revocation"].summary == \
+        f"delta CRL {pki.issuing_delta_url} of ocs.todorovic.adds answers 404 (not found)"
+    assert "allow double escaping" in outcomes["cert.revocation"].remediation
+
+
+def test_revoked_in_the_delta_crl_only(tls_lab):
+    pki = Pki()
+    leaf = pki.leaf(sans=GOOD_SANS)
+    outcomes, statuses = run(tls_lab(pki=pki, leaf=leaf, delta="published", delta_revoked=[leaf.cert]))
+    assert statuses == {**GOOD, "cert.revocation": "fail"}
+    assert f"is REVOKED since" in outcomes["cert.revocation"].summary
+    assert f"(CRL {pki.issuing_delta_url})" in outcomes["cert.revocation"].summary
+
+
 def test_crl_url_404(tls_lab):
     pki = Pki()
     url = f"{CRL_BASE}/missing.crl"
@@ -191,8 +217,11 @@ def test_leaf_alone_and_the_bundle_without_the_intermediate(tls_lab, tmp_path):
 def test_chain_to_an_unknown_root(tls_lab):
     rogue = Pki(tag="rogue", root_name="Rogue Root CA", issuing_name="Rogue Issuing CA")
     outcomes, statuses = run(tls_lab(pki=rogue, leaf=rogue.leaf(sans=GOOD_SANS), bundle_pki=Pki()))
-    # cert.revocation still judges the CRLs it can reach; the client-like GET on 443 refuses the unknown root.
-    assert statuses == {**GOOD, "cert.chain": "fail", "iis.https-binding": "fail"}
+    # The client-like GET on 443 refuses the unknown root; the rogue issuing CA's CRL cannot have its signature
+    # checked (its issuer is unknown), which cert.revocation says with a warning.
+    assert statuses == {**GOOD, "cert.chain": "fail", "cert.revocation": "warn", "iis.https-binding": "fail"}
+    assert "the signature of http://127.0.0.40/crl/rogue-root.crl was not checked: the issuer Rogue Root CA of " \
+           "Rogue Issuing CA is unknown (see cert.chain)" in outcomes["cert.revocation"].evidence
     assert outcomes["cert.chain"].summary.startswith(
         "chain does not build to the site's CA bundle: the issuer Rogue Root CA of Rogue Issuing CA is neither "
         "presented nor in the site's CA bundle")
@@ -269,7 +298,9 @@ def test_no_ca_bundle_skips_chain_only(tls_lab):
     outcomes = judge(site, ["cert.*"])
     assert outcomes["cert.chain"].status is Status.SKIP
     assert "set tls.ca_bundle" in outcomes["cert.chain"].summary
-    assert {o.status for i, o in outcomes.items() if i != "cert.chain"} == {Status.PASS}
+    # Without the root, the issuing CA's CRL (signed by the root) cannot have its signature checked.
+    assert outcomes["cert.revocation"].status is Status.WARN
+    assert {o.status for i, o in outcomes.items() if i not in ("cert.chain", "cert.revocation")} == {Status.PASS}
     del lab
 
 

@@ -81,5 +81,5 @@ def test_ldap_cdp_without_a_site_dc_is_not_verified(tls_lab):
     lab = tls_lab(pki=pki, leaf=pki.leaf(sans=GOOD_SANS, cdp=[ldap_url(dn)]), https=False)
     outcome = judge(make_site(lab.site()), ["cert.revocation"])["cert.revocation"]
     assert outcome.status is Status.WARN
-    assert outcome.summary == "1 CRL URL(s) not verified; the others are current"
+    assert outcome.summary == "1 CRL check(s) not made; the rest is current"
     assert "no [ldap] url" in " ".join(outcome.evidence)

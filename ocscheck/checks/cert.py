@@ -149,7 +149,7 @@ def cert_san(ctx: CheckContext) -> Result:
 
 
 @check("cert.chain", title="Certificate chain builds to the site's CA", phases=PHASES, severity="critical",
-       needs=("tls",))
+       needs=("tls", "tls.ca_bundle"))
 def cert_chain(ctx: CheckContext) -> Result:
     """The certificate must chain to a root of the site's CA bundle (tls.ca_bundle), and post-install the
     server must present every intermediate certificate itself.
@@ -216,22 +216,78 @@ def _issuer_name(cert: x509.Certificate) -> str:
     return certs.short_name(cert.issuer)
 
 
+class _Revocation:
+    """The findings of cert.revocation, URL by URL."""
+
+    def __init__(self, ctx: CheckContext, now: datetime.datetime):
+        self.ctx, self.now = ctx, now
+        self.evidence: List[str] = []
+        self.problems: List[str] = []
+        self.unverified: List[str] = []
+        self.fixes: List[str] = []
+        self.revoked = False
+
+    def judge_url(self, url: str, cert: x509.Certificate, issuer_cert: Optional[x509.Certificate],
+                  delta: bool = False) -> Optional[bytes]:
+        """Fetch and judge the CRL at ``url`` for ``cert``; returns the CRL bytes when it could be fetched."""
+        shown, who, issuer_name = certs.printable(url), certs.short_name(cert.subject), _issuer_name(cert)
+        kind = "delta CRL" if delta else "CRL"
+        try:
+            fetched = self.ctx.facts.http.crl(url)
+        except FactUnavailable as exc:
+            if exc.reason is Reason.NOT_RECORDED:
+                raise
+            if exc.reason.skips:
+                self.unverified.append(f"{shown} ({who}) not verified: {exc.detail}")
+            else:
+                self.problems.append(f"{kind} {shown} of {who} cannot be fetched ({exc.reason}: {exc.detail})")
+                self.fixes.append(_publish_fix(issuer_name, shown))
+            return None
+        if fetched.status != 200:
+            self.problems.append(f"{kind} {shown} of {who} answers {fetched.status} "
+                                 f"({'not found' if fetched.status == 404 else 'not a CRL'})")
+            self.fixes.append(_publish_fix(issuer_name, shown))
+            return None
+        verdict = certs.judge_crl(fetched.body, shown, cert, issuer_cert, self.now)
+        self.evidence.append(("delta " if delta else "") + verdict.summary)
+        if issuer_cert is None:
+            self.unverified.append(f"the signature of {shown} was not checked: the issuer {issuer_name} of {who} is "
+                                   f"unknown (see cert.chain)")
+        for problem in verdict.problems:
+            self.problems.append(problem)
+            if "REVOKED" in problem:
+                self.revoked = True
+            elif "stale" in problem or "not valid yet" in problem or "nextUpdate" in problem:
+                self.fixes.append(f"On {issuer_name}: `certutil -crl` publishes a fresh CRL; copy it to {shown} and "
+                                  f"check the publication schedule (`certutil -getreg CA\\CRLPeriodUnits`, "
+                                  f"`CA\\CRLDeltaPeriodUnits`) and the task that copies CertEnroll\\*.crl.")
+            else:
+                self.fixes.append(f"The file at {shown} is not {issuer_name}'s {kind}: publish that CA's own CRL "
+                                  f"(`certutil -crl` on {issuer_name}) at {shown}; inspect it with "
+                                  f"`certutil -dump <file>.crl`.")
+        return fetched.body
+
+
 @check("cert.revocation", title="Every CRL in the chain is reachable, valid and current", phases=PHASES,
-       severity="critical", needs=("tls", "http"))
+       severity="critical", needs=("tls", "http", "ldap (for ldap:/// CDPs)"))
 def cert_revocation(ctx: CheckContext) -> Result:
     """Every certificate of the chain below the root must carry a CRL distribution point (CDP); each CDP URL
-    must answer with a CRL signed by the issuer, not past its nextUpdate, that does not list the certificate.
+    must answer with a CRL signed by the issuer, not past its nextUpdate, that does not list the certificate;
+    a delta CRL announced by the CRL (Freshest CRL extension, as AD CS publishes them) is judged the same way.
 
     Why: OCS 2007 R2 and its clients check revocation: a certificate without a CDP, or whose CRL cannot be
     fetched, fails validation on the clients the same way ("CRL non fonctionnelle" in the tutorial). A URL
     that cannot be fetched from here is reported as a failure naming the URL for that reason. http(s) URLs
     are fetched with an HTTP GET; ldap:// URLs are read with LDAP (an ldap:/// URL without a host, as AD CS
     writes it, is read from the site's DC, [ldap] url); when the site has no [ldap] url such a URL is
-    reported as not verified (warn).
+    reported as not verified (warn), and so is a CRL whose issuer is unknown (its signature cannot be checked;
+    cert.chain fails then).
     Fix: publish the CRL where the CDP points (`certutil -crl` on the CA, copy CertEnroll\\*.crl to the web
-    folder), renew a stale CRL, re-issue a certificate without CDP after adding one to the CA; replace a
-    revoked certificate. Test from a client with `certutil -verify -urlfetch <certificate>.cer`.
-    Source: TechNet bb870336 (OCS 2007 certificate requirements: CDP); the deployment tutorial.
+    folder; on IIS allow double escaping, or the "+" of delta CRL names answers 404), renew a stale CRL,
+    re-issue a certificate without CDP after adding one to the CA; replace a revoked certificate. Test from a
+    client with `certutil -verify -urlfetch <certificate>.cer`.
+    Source: TechNet bb870336 (OCS 2007 certificate requirements: CDP); the deployment tutorial; RFC 5280
+    §5.2.6 (Freshest CRL).
     """
     subject = subject_certificate(ctx)
     try:
@@ -241,69 +297,35 @@ def cert_revocation(ctx: CheckContext) -> Result:
             raise
         bundle = []  # the presented chain still gives the issuers; the verdict says what was not checked
     path = certs.build_path(subject.leaf, subject.chain[1:], bundle)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    evidence = [subject.where, f"path: {path.describe()}"]
-    problems: List[str] = []
-    unverified: List[str] = []
-    fixes: List[str] = []
-    revoked = False
+    found = _Revocation(ctx, datetime.datetime.now(datetime.timezone.utc))
     for index, link in enumerate(path.links):
         cert = link.cert
         if certs.is_self_signed(cert):
             continue  # a root is trusted as such; its revocation is not checked by clients
-        issuer_cert = path.issuer_of(index)
-        who = certs.short_name(cert.subject)
-        issuer_name = _issuer_name(cert)
+        issuer_cert, who, issuer_name = path.issuer_of(index), certs.short_name(cert.subject), _issuer_name(cert)
         urls = certs.cdp_urls(cert)
         if not urls:
-            problems.append(f"{who} has no CRL distribution point")
-            fixes.append(f"On {issuer_name}: add a CRL distribution point (Certification Authority console > "
-                         f"{issuer_name} properties > Extensions > CRL Distribution Point: add "
-                         f"http://<pki server>/CertEnroll/<CaName><CRLNameSuffix><DeltaCRLAllowed>.crl and tick "
-                         f"'Include in the CDP extension of issued certificates'), restart it (net stop certsvc && "
-                         f"net start certsvc), publish (`certutil -crl`), then re-issue {who}: the CDP is written "
-                         f"when a certificate is issued.")
+            found.problems.append(f"{who} has no CRL distribution point")
+            found.fixes.append(f"On {issuer_name}: add a CRL distribution point (Certification Authority console > "
+                               f"{issuer_name} properties > Extensions > CRL Distribution Point: add "
+                               f"http://<pki server>/CertEnroll/<CaName><CRLNameSuffix><DeltaCRLAllowed>.crl and "
+                               f"tick 'Include in the CDP extension of issued certificates'), restart it (net stop "
+                               f"certsvc && net start certsvc), publish (`certutil -crl`), then re-issue {who}: the "
+                               f"CDP is written when a certificate is issued.")
             continue
         for url in urls:
-            shown = certs.printable(url)
-            try:
-                fetched = ctx.facts.http.crl(url)
-            except FactUnavailable as exc:
-                if exc.reason is Reason.NOT_RECORDED:
-                    raise
-                if exc.reason.skips:
-                    unverified.append(f"{shown} ({who}) not verified: {exc.detail}")
-                    continue
-                problems.append(f"CRL {shown} of {who} cannot be fetched ({exc.reason}: {exc.detail})")
-                fixes.append(_publish_fix(issuer_name, shown))
-                continue
-            if fetched.status != 200:
-                problems.append(f"CRL {shown} of {who} answers {fetched.status} "
-                                f"({'not found' if fetched.status == 404 else 'not a CRL'})")
-                fixes.append(_publish_fix(issuer_name, shown))
-                continue
-            verdict = certs.judge_crl(fetched.body, shown, cert, issuer_cert, now)
-            evidence.append(verdict.summary)
-            for problem in verdict.problems:
-                problems.append(problem)
-                if "REVOKED" in problem:
-                    revoked = True
-                elif "stale" in problem or "not valid yet" in problem or "nextUpdate" in problem:
-                    fixes.append(f"On {issuer_name}: `certutil -crl` publishes a fresh CRL; copy it to {shown} and "
-                                 f"check the publication schedule (`certutil -getreg CA\\CRLPeriodUnits`) and the "
-                                 f"task that copies CertEnroll\\*.crl.")
-                else:
-                    fixes.append(f"The file at {shown} is not {issuer_name}'s CRL: publish that CA's own CRL "
-                                 f"(`certutil -crl` on {issuer_name}) at {shown}; inspect it with "
-                                 f"`certutil -dump <file>.crl`.")
-    if revoked:
-        fixes.insert(0, new_certificate(ctx, subject.leaf, "The certificate is revoked"))
-    evidence += unverified
-    if problems:
-        return Result.fail("; ".join(problems), evidence, "\n".join(dict.fromkeys(fixes)))
-    if unverified:
-        return Result.warn(f"{len(unverified)} CRL URL(s) not verified; the others are current", evidence,
-                           "Set [ldap] url (and user) in the site file so that ldap:/// CRL URLs can be read.")
+            body = found.judge_url(url, cert, issuer_cert)
+            for delta_url in certs.delta_crl_urls(body) if body else []:
+                found.judge_url(delta_url, cert, issuer_cert, delta=True)
+    if found.revoked:
+        found.fixes.insert(0, new_certificate(ctx, subject.leaf, "The certificate is revoked"))
+    evidence = [subject.where, f"path: {path.describe()}"] + found.evidence + found.unverified
+    if found.problems:
+        return Result.fail("; ".join(found.problems), evidence, "\n".join(dict.fromkeys(found.fixes)))
+    if found.unverified:
+        return Result.warn(f"{len(found.unverified)} CRL check(s) not made; the rest is current", evidence,
+                           "Set [ldap] url (and user) in the site file so that ldap:/// CRL URLs can be read; "
+                           "put the issuing CA's root in tls.ca_bundle so that CRL signatures can be checked.")
     checked = [link for link in path.links if not certs.is_self_signed(link.cert)]
     return Result.ok(f"CRLs of {len(checked)} certificate(s) reachable, signed, current; none revoked", evidence)
 

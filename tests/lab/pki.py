@@ -137,13 +137,24 @@ class Pki:
             builder = builder.add_extension(_cdp(cdp or [self.issuing_crl_url]), critical=False)
         return Issued(self._sign(builder, self.issuing), leaf_key)
 
+    @property
+    def issuing_delta_url(self) -> str:
+        return f"{self.crl_base}/{self.tag}-issuing+.crl"  # AD CS names delta CRLs <CA name>+.crl
+
     def crl(self, of: Issued, revoked: Iterable[x509.Certificate] = (), next_update_in: float = 7,
-            signed_by: Optional[PrivateKey] = None) -> bytes:
-        """A DER CRL of CA ``of`` listing ``revoked``; ``next_update_in`` days (negative: already stale)."""
+            signed_by: Optional[PrivateKey] = None, freshest: Optional[str] = None,
+            delta_of: Optional[int] = None) -> bytes:
+        """A DER CRL of CA ``of`` listing ``revoked``; ``next_update_in`` days (negative: already stale).
+        ``freshest`` announces a delta CRL there; ``delta_of`` makes this the delta of base CRL number N."""
         issued_at = now() - datetime.timedelta(days=max(1.0, -next_update_in + 1))
         builder = (x509.CertificateRevocationListBuilder().issuer_name(of.cert.subject).last_update(issued_at)
                    .next_update(now() + datetime.timedelta(days=next_update_in))
-                   .add_extension(x509.CRLNumber(1), critical=False))
+                   .add_extension(x509.CRLNumber(2 if delta_of else 1), critical=False))
+        if freshest:
+            builder = builder.add_extension(x509.FreshestCRL([x509.DistributionPoint(
+                [x509.UniformResourceIdentifier(freshest)], None, None, None)]), critical=False)
+        if delta_of:
+            builder = builder.add_extension(x509.DeltaCRLIndicator(delta_of), critical=True)
         for cert in revoked:
             builder = builder.add_revoked_certificate(
                 x509.RevokedCertificateBuilder().serial_number(cert.serial_number)
@@ -152,12 +163,17 @@ class Pki:
         return builder.sign(signed_by or of.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
     def write_crls(self, crl_dir: Path, revoked: Iterable[x509.Certificate] = (), next_update_in: float = 7,
-                   signed_by: Optional[PrivateKey] = None) -> None:
-        """Publish both CAs' CRLs where the CDPs point (the issuing CA's with the scenario's faults)."""
+                   signed_by: Optional[PrivateKey] = None, delta: Optional[str] = None,
+                   delta_revoked: Iterable[x509.Certificate] = ()) -> None:
+        """Publish both CAs' CRLs where the CDPs point (the issuing CA's with the scenario's faults).
+        ``delta``: None (no delta CRL), "published" (announced and served) or "missing" (announced only)."""
         crl_dir.mkdir(parents=True, exist_ok=True)
         (crl_dir / f"{self.tag}-root.crl").write_bytes(self.crl(self.root))
         (crl_dir / f"{self.tag}-issuing.crl").write_bytes(
-            self.crl(self.issuing, revoked, next_update_in, signed_by))
+            self.crl(self.issuing, revoked, next_update_in, signed_by,
+                     freshest=self.issuing_delta_url if delta else None))
+        if delta == "published":
+            (crl_dir / f"{self.tag}-issuing+.crl").write_bytes(self.crl(self.issuing, delta_revoked, delta_of=1))
 
     def bundle(self, path: Path, with_issuing: bool = True) -> Path:
         """The site's CA bundle (what the GPO distributes): the root, and the issuing CA by default."""

@@ -49,7 +49,8 @@ def start_lab(workdir: Path, pki: Optional[Pki] = None, leaf: Optional[Issued] =
               chain: Optional[Sequence[Issued]] = None, web_leaf: Optional[Issued] = None,
               web_present: Sequence[str] = WEB_COMPONENTS, revoked: Sequence[x509.Certificate] = (),
               crl_next_update_in: float = 7, crl_signed_by: Optional[PrivateKey] = None,
-              publish_crls: bool = True, sip: bool = True, https: bool = True,
+              publish_crls: bool = True, delta: Optional[str] = None,
+              delta_revoked: Sequence[x509.Certificate] = (), sip: bool = True, https: bool = True,
               request_client_cert: bool = False, bundle_pki: Optional[Pki] = None) -> Lab:
     """One scenario: Kamailio presents ``leaf`` + ``chain`` on 5061, nginx presents ``web_leaf`` (default the
     same) + the issuing CA on 443 and serves the CRLs (with the faults asked for)."""
@@ -61,7 +62,7 @@ def start_lab(workdir: Path, pki: Optional[Pki] = None, leaf: Optional[Issued] =
     crl_dir = workdir / "crl"
     crl_dir.mkdir(parents=True, exist_ok=True)
     if publish_crls:
-        pki.write_crls(crl_dir, revoked, crl_next_update_in, crl_signed_by)
+        pki.write_crls(crl_dir, revoked, crl_next_update_in, crl_signed_by, delta, delta_revoked)
     cert, key = write_server_files(leaf, chain, workdir / "certs", "sip")
     try:
         if sip:
