@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from ocscheck.facts import Inputs
 from ocscheck.model import Status
 from ocscheck.reports import RunReport, renderers
+from ocscheck.siteinit import render_site
 from tests.helpers import judge, make_site
 from tests.lab.pki import CLIENT_AUTH, CRL_BASE, SERVER_AUTH, Pki, key, now
 from tests.lab.tls_lab import GOOD_SANS, tls_lab  # noqa: F401
@@ -426,3 +429,25 @@ def test_preflight_certificate_from_the_site_file(tls_lab, tmp_path):
     outcomes = judge(make_site(lab.site(certificate=str(path))), PREFLIGHT, "preflight")
     assert outcomes["cert.validity"].status is Status.WARN
     assert outcomes["cert.subject"].status is Status.PASS
+
+
+def test_cli_certificate_option(tls_lab, tmp_path):
+    """`--certificate FILE` through the real CLI: in preflight, and post-install instead of the presented one."""
+    lab = tls_lab(https=False)
+    good, bad = tmp_path / "good.pem", tmp_path / "renewal.pem"
+    good.write_bytes(lab.pki.leaf(sans=GOOD_SANS).pem())
+    bad.write_bytes(lab.pki.leaf(sans=("ocs.todorovic.adds",)).pem())
+    site = tmp_path / "site.toml"
+    site.write_text(render_site({"deployment": {"server_fqdn": "ocs.todorovic.adds", "sip_domains": ["todorovic.fr"],
+                                                "ad_domain": "todorovic.adds"}, **lab.site()}))
+
+    def cli(phase, path):
+        return subprocess.run([sys.executable, "-m", "ocscheck", phase, "-c", str(site), "--only", "cert.*",
+                               "--certificate", str(path), "-v"], capture_output=True, text=True, timeout=60)
+
+    done = cli("preflight", good)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"certificate file {good} (PEM)" in done.stdout
+    done = cli("post", bad)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "SAN lacks sip.todorovic.fr" in done.stdout

@@ -41,8 +41,9 @@ class Subject:
 
 
 def subject_certificate(ctx: CheckContext) -> Subject:
-    """Post: the certificate the server presents on the SIP TLS port. Preflight: the certificate file."""
-    if ctx.phase is Phase.PREFLIGHT:
+    """The file given with --certificate (any phase: e.g. a renewal before it is swapped in); else in
+    preflight tls.certificate, and post-install the certificate the server presents on the SIP TLS port."""
+    if ctx.facts.inputs.certificate or ctx.phase is Phase.PREFLIGHT:
         cert_file = ctx.facts.tls.certificate_file()
         return Subject(cert_file.chain, f"certificate file {cert_file.path} ({cert_file.format})", False, None)
     handshake = ctx.facts.tls.handshake(ctx.site.deployment.server_fqdn, ctx.site.tls.sip_port)
@@ -101,7 +102,7 @@ def cert_subject(ctx: CheckContext) -> Result:
     clients and other servers validate the name they connected to. A certificate issued to a short name or
     another host stops the Front End from using it (or clients from trusting it).
     How: post-install, the certificate presented on the SIP TLS port (5061); preflight, the file given with
-    --certificate. Compares the subject CN with deployment.server_fqdn (case-insensitive).
+    --certificate or tls.certificate (--certificate also replaces the presented one post-install). Compares the subject CN with deployment.server_fqdn (case-insensitive).
     Fix: request a certificate with Subject CN=<server FQDN> (Certificate Wizard or certreq; the remediation
     gives the request.inf) and assign it.
     Source: TechNet, OCS 2007 R2 certificate requirements (Standard Edition: subject = server FQDN).
