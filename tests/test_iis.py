@@ -38,6 +38,12 @@ def test_same_certificate_and_components_present(tls_lab):
     assert any(e.startswith("binding not read on the host (not configured: ") for e in outcome.evidence)
 
 
+def test_iis_speaking_tls_1_0_only_like_windows_2008_r2(tls_lab):
+    outcome = judge(make_site(tls_lab(web_tls10_only=True).site()), [ID])[ID]
+    assert outcome.status is Status.PASS, outcome.summary
+    assert outcome.evidence[0].startswith("443: ocs.todorovic.adds (127.0.0.20, tls.server_address):443 TLSv1, ")
+
+
 def test_443_certificate_differs_from_5061(tls_lab):
     pki = Pki()
     sip_leaf, web_leaf = pki.leaf(sans=GOOD_SANS), pki.leaf(sans=GOOD_SANS, key_role="web")

@@ -156,3 +156,11 @@ def test_no_srv_record_falls_back_to_the_server_fqdn(tls_lab, dns_views):
     assert statuses(outcomes) == {"sip.tls": "pass", "sip.options": "pass"}
     assert outcomes["sip.tls"].evidence[0].startswith(
         "target ocs.todorovic.adds:5061: the server FQDN (_sip._tls.todorovic.fr has no SRV record")
+
+
+def test_tls_1_0_only_server_like_windows_2008_r2(stub_tls):
+    stub_tls(answer(b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"), tls10_only=True)
+    outcomes = judge(make_site({"tls": {"server_address": OCS_ALT}}), IDS)
+    assert statuses(outcomes) == {"sip.tls": "pass", "sip.options": "pass"}
+    assert any(e.startswith("ocs.todorovic.adds (127.0.0.21, tls.server_address):5061: TLSv1 ")
+               for e in outcomes["sip.tls"].evidence)

@@ -145,8 +145,9 @@ def open_session(address: str, port: int, sni: Optional[str], deadline: float) -
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
     # Capture, never judge: validation happens in the checks on the chain captured here.
     context.set_verify(SSL.VERIFY_NONE, lambda *args: True)
-    # OCS 2007 R2 on Windows Server 2008 (R2) speaks TLS 1.0 with RSA key exchange only; OpenSSL 3
-    # refuses both at its default security level, so allow everything and report what was negotiated.
+    # Schannel on Windows Server 2008 / 2008 R2 speaks TLS 1.0 unless TLS 1.1/1.2 were enabled in the
+    # registry, and OpenSSL 3 refuses TLS 1.0 at its default security level: allow everything (but
+    # NULL ciphers, which ALL excludes) and report what was negotiated.
     context.set_min_proto_version(SSL.TLS1_VERSION)
     context.set_cipher_list(b"ALL:@SECLEVEL=0")
     states: set = set()

@@ -27,13 +27,15 @@ class HttpsSite:
     cert: Path                       # leaf then chain, PEM
     key: Path
     present: Sequence[str] = WEB_COMPONENTS
+    tls10_only: bool = False         # IIS 7.5's default on Windows Server 2008 R2
 
     def block(self) -> str:
+        legacy = "    ssl_protocols TLSv1;\n    ssl_ciphers ALL:@SECLEVEL=0;\n" if self.tls10_only else ""
         locations = "".join(
             f"    location ^~ {path} {{ add_header WWW-Authenticate Negotiate always;"
             f" add_header WWW-Authenticate NTLM always; return 401; }}\n" for path in self.present)
         return (f"  server {{\n    listen {self.address}:{self.port} ssl;\n    ssl_certificate {self.cert};\n"
-                f"    ssl_certificate_key {self.key};\n{locations}    location / {{ return 404; }}\n  }}\n")
+                f"    ssl_certificate_key {self.key};\n{legacy}{locations}    location / {{ return 404; }}\n  }}\n")
 
 
 def config(workdir: Path, crl_dir: Path, https: Sequence[HttpsSite]) -> str:

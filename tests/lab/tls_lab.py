@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -47,7 +48,7 @@ class Lab:
 
 def start_lab(workdir: Path, pki: Optional[Pki] = None, leaf: Optional[Issued] = None,
               chain: Optional[Sequence[Issued]] = None, web_leaf: Optional[Issued] = None,
-              web_present: Sequence[str] = WEB_COMPONENTS, revoked: Sequence[x509.Certificate] = (),
+              web_present: Sequence[str] = WEB_COMPONENTS, web_tls10_only: bool = False, revoked: Sequence[x509.Certificate] = (),
               crl_next_update_in: float = 7, crl_signed_by: Optional[PrivateKey] = None,
               publish_crls: bool = True, delta: Optional[str] = None,
               delta_revoked: Sequence[x509.Certificate] = (), sip: bool = True, https: bool = True,
@@ -72,7 +73,7 @@ def start_lab(workdir: Path, pki: Optional[Pki] = None, leaf: Optional[Issued] =
         if https:
             web_cert, web_key = write_server_files(web_leaf, [pki.issuing], workdir / "certs", "web") \
                 if web_leaf else (cert, key)
-            sites.append(HttpsSite(OCS, 443, web_cert, web_key, web_present))
+            sites.append(HttpsSite(OCS, 443, web_cert, web_key, web_present, web_tls10_only))
         lab.servers.append(start_nginx(workdir / "nginx", crl_dir, sites))
     except BaseException:
         lab.stop()
@@ -112,8 +113,14 @@ class StubTlsServer:
     answer garbage, answer a given SIP status. ``require_sni`` refuses handshakes without a server name."""
 
     def __init__(self, address: str, port: int, cert: Path, key: Path,
-                 respond: Callable[[ssl.SSLSocket, bytes], None], require_sni: bool = False):
+                 respond: Callable[[ssl.SSLSocket, bytes], None], require_sni: bool = False,
+                 tls10_only: bool = False):
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if tls10_only:  # Schannel's default on Windows Server 2008 R2
+            self.context.set_ciphers("ALL:@SECLEVEL=0")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.context.minimum_version = self.context.maximum_version = ssl.TLSVersion.TLSv1
         self.context.load_cert_chain(cert, key)
         if require_sni:
             self.context.sni_callback = lambda sock, name, ctx: \
@@ -174,12 +181,12 @@ def stub_tls(tmp_path) -> Iterator[Callable[..., StubTlsServer]]:
     servers: List[StubTlsServer] = []
 
     def start(respond: Callable[[ssl.SSLSocket, bytes], None], address: str = OCS_ALT, port: int = 5061,
-              leaf: Optional[Issued] = None, require_sni: bool = False) -> StubTlsServer:
+              leaf: Optional[Issued] = None, require_sni: bool = False, tls10_only: bool = False) -> StubTlsServer:
         pki = Pki()
         cert, key = write_server_files(leaf or pki.leaf(sans=GOOD_SANS), [pki.issuing], tmp_path / "stub",
                                        f"stub{len(servers)}")
         try:
-            server = StubTlsServer(address, port, cert, key, respond, require_sni)
+            server = StubTlsServer(address, port, cert, key, respond, require_sni, tls10_only)
         except OSError as exc:
             unavailable(f"cannot listen on {address}:{port}: {exc}")
         servers.append(server)
