@@ -20,7 +20,7 @@ from ocscheck.reports import RunReport, renderers
 from ocscheck.siteinit import render_site
 from tests.helpers import judge, make_site
 from tests.lab.pki import CLIENT_AUTH, CRL_BASE, SERVER_AUTH, Pki, key, now
-from tests.lab.tls_lab import GOOD_SANS, tls_lab  # noqa: F401
+from tests.lab.tls_lab import GOOD_SANS, start_good_lab, tls_lab  # noqa: F401
 
 SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
 IDS = ["cert.*", "sip.*", "iis.*"]
@@ -451,3 +451,17 @@ def test_cli_certificate_option(tls_lab, tmp_path):
     done = cli("post", bad)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "SAN lacks sip.todorovic.fr" in done.stdout
+
+
+def test_start_good_lab_is_the_example_scenario(tmp_path):
+    """The plain function the bundled example is recorded with: everything passes, then it stops cleanly."""
+    extra = tmp_path / "dc-ca.pem"
+    extra.write_bytes(Pki(tag="dc", root_name="DC Root").root.pem())
+    overrides, stop = start_good_lab(tmp_path, pin_address=True, also_trust=[extra])
+    try:
+        site = make_site({**overrides, "deployment": {"extra_sans": ["cwa.todorovic.fr"]}})
+        assert {o.status for o in judge(site, IDS).values()} == {Status.PASS}
+        assert (tmp_path / "ca.pem").read_bytes().endswith(extra.read_bytes())
+    finally:
+        stop()
+    assert judge(site, ["sip.tls"])["sip.tls"].status is Status.FAIL  # stopped: 5061 refuses
