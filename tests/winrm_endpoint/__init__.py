@@ -70,14 +70,18 @@ class WinrmEndpoint:
         self.server.stop()
 
 
-def start_good_lab(workdir: Path) -> Tuple[Dict[str, object], Callable[[], None]]:
+def start_good_lab(workdir: Path, thumbprint: str = scenarios.OCS_THUMBPRINT
+                   ) -> Tuple[Dict[str, object], Callable[[], None]]:
     """The "everything right" WinRM host for the bundled example: a ready 2008 R2 OCS server on
-    127.0.0.30:5985 (NTLM, message encryption) that is also the DC answering dcdiag/repadmin.
+    127.0.0.30:5985 (NTLM, message encryption) that is also the DC answering dcdiag/repadmin with the
+    tutorial's names (ocsdc1/ocsdc2, todorovic.adds, replicated ten minutes ago).
 
-    Returns the site-file overrides ([winrm.server] and [winrm.dc]) and the function stopping it;
-    the password is in ``PASSWORD`` and must be given in the environment variable ``PASSWORD_ENV``.
+    ``thumbprint``: the SHA-1 (hex) of the certificate the lab serves on 5061/443, which netsh reports
+    bound to 0.0.0.0:443. Returns the site-file overrides ([winrm.server] and [winrm.dc]) and the
+    function stopping it; the password (``PASSWORD``) must be in the environment variable ``PASSWORD_ENV``.
     """
     endpoint = WinrmEndpoint(Path(workdir))
+    endpoint.set_scenario(scenarios.tutorial_host(thumbprint))
     overrides = {"winrm": {**endpoint.site_overrides("server")["winrm"],  # type: ignore[dict-item]
                            **endpoint.site_overrides("dc")["winrm"]}}  # type: ignore[dict-item]
     return overrides, endpoint.stop

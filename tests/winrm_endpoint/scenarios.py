@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -77,6 +78,28 @@ def ready_host() -> Dict[str, object]:
         "sslcert": "netsh-sslcert-443.cp437.txt", "sites": "appcmd-list-site.cp437.txt",
         "dcdiag": "dcdiag-fr-full-passed.cp850.txt", "repadmin": "repadmin-showrepl-healthy.csv",
     }
+
+
+def tutorial_host(thumbprint: str = OCS_THUMBPRINT, now: Optional[datetime] = None) -> Dict[str, object]:
+    """The ready host with the tutorial's names (DCs ocsdc1/ocsdc2 of todorovic.adds), the given certificate
+    thumbprint bound to 0.0.0.0:443 and replication that succeeded ten minutes before ``now``."""
+    host = ready_host()
+    french = (FIXTURES / "dcdiag-fr-full-passed.cp850.txt").read_bytes()
+    host["dcdiag"] = french.replace(b"EPF-AD-2012", b"OCSDC1").replace(b"epf.oc", b"todorovic.adds") \
+        .replace(b"sur epf\r", b"sur todorovic\r")
+    host["sslcert"] = (FIXTURES / "netsh-sslcert-443.cp437.txt").read_bytes().replace(
+        OCS_THUMBPRINT.lower().encode("ascii"), thumbprint.lower().encode("ascii"))
+    when = ((now or datetime.now(timezone.utc)) - timedelta(minutes=10)).astimezone(timezone(timedelta(hours=1)))
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S")  # the DC's local time (UTC+1, its system probe says so)
+    rows = ["showrepl_COLUMNS,Destination DSA Site,Destination DSA,Naming Context,Source DSA Site,Source DSA,"
+            "Transport Type,Number of Failures,Last Failure Time,Last Success Time,Last Failure Status"]
+    for dest, source in (("OCSDC1", "OCSDC2"), ("OCSDC2", "OCSDC1")):
+        for nc in ("DC=todorovic,DC=adds", "CN=Configuration,DC=todorovic,DC=adds",
+                   "CN=Schema,CN=Configuration,DC=todorovic,DC=adds"):
+            rows.append(f'showrepl_INFO,Default-First-Site-Name,{dest},"{nc}",Default-First-Site-Name,{source},'
+                        f"RPC,0,0,{stamp},0")
+    host["repadmin"] = ("\r\n".join(rows) + "\r\n").encode("cp437")
+    return host
 
 
 LICENCE_EVENTS = [
