@@ -173,7 +173,8 @@ def build_path(leaf: x509.Certificate, presented: Sequence[x509.Certificate],
         if is_self_signed(current):
             anchored = current.fingerprint(hashes.SHA256()) in bundle_prints
             if not anchored:
-                end = f"the root {short_name(current.subject)} is not in the site's CA bundle (untrusted root)"
+                end = (f"the chain ends at the root {short_name(current.subject)}, which is not in the site's CA "
+                       f"bundle (untrusted root)")
             break
         found = next(((c, "presented") for c in presented if c.fingerprint(hashes.SHA256()) not in used
                       and issued_by(current, c)), None) or \

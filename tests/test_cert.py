@@ -236,7 +236,7 @@ def test_untrusted_root_presented(tls_lab):
     lab = tls_lab(pki=rogue, leaf=rogue.leaf(sans=GOOD_SANS), chain=[rogue.issuing, rogue.root], bundle_pki=Pki())
     outcome = judge(make_site(lab.site()), ["cert.chain"])["cert.chain"]
     assert outcome.status is Status.FAIL
-    assert outcome.summary == ("chain ends at the root Rogue Root CA is not in the site's CA bundle "
+    assert outcome.summary == ("the chain ends at the root Rogue Root CA, which is not in the site's CA bundle "
                                "(untrusted root)")
     assert "certutil -dspublish -f root.cer RootCA" in outcome.remediation
 
@@ -246,7 +246,15 @@ def test_chain_presented_out_of_order_warns(tls_lab):
     lab = tls_lab(pki=pki, chain=[pki.root, pki.issuing])
     outcome = judge(make_site(lab.site()), ["cert.chain"])["cert.chain"]
     assert outcome.status is Status.WARN
-    assert "out of issuer order" in outcome.summary
+    assert outcome.summary == "chain builds to Todorovic Root CA, but the server presents it out of issuer order"
+
+
+def test_unrelated_certificate_presented_warns(tls_lab):
+    pki, other = Pki(), Pki(tag="other", issuing_name="Old Issuing CA")
+    lab = tls_lab(pki=pki, chain=[pki.issuing, other.issuing])
+    outcome = judge(make_site(lab.site()), ["cert.chain"])["cert.chain"]
+    assert outcome.status is Status.WARN
+    assert outcome.summary == "chain builds to Todorovic Root CA, but unrelated certificates presented: Old Issuing CA"
 
 
 @pytest.mark.parametrize("bits, status, summary", [

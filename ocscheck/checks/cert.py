@@ -1,5 +1,6 @@
 """Certificate checks: the OCS server certificate as presented on the SIP TLS port (post-install), or
-read from the file given with --certificate (preflight, before it is assigned).
+read from a file (preflight, before it is assigned: --certificate or tls.certificate; --certificate also
+replaces the presented one post-install, to judge a renewal before it is swapped in).
 
 The tutorial calls this step "the part that can quickly become a nightmare": names not identified
 precisely, a root not distributed, a CA whose CRL does not work. Every check names the exact fix.
@@ -81,7 +82,9 @@ def new_certificate(ctx: CheckContext, leaf: Optional[x509.Certificate], why: st
     return (f"{why}. Request a new certificate for {fqdn} and assign it to the Front End and to IIS: in the OCS 2007 "
             f"R2 Certificate Wizard (Deployment > Configure Certificate > Create a new certificate) give the subject "
             f"name {fqdn} and the alternative names {', '.join(names)}, a 2048-bit key, marked exportable. "
-            f"Or on the server with certreq and this request.inf:\n{inf}\n"
+            f"Or on the server with certreq and this request.inf (the {{text}} SAN syntax needs the certreq of "
+            f"Windows Server 2008 R2; on 2008 put SAN=\"dns={'&dns='.join(names)}\" under [RequestAttributes]):\n"
+            f"{inf}\n"
             f"certreq -new request.inf {fqdn}.req\n"
             f'certreq -submit -config "<CA server>\\{ca}" {fqdn}.req {fqdn}.cer\n'
             f"certreq -accept {fqdn}.cer\n"
@@ -102,7 +105,8 @@ def cert_subject(ctx: CheckContext) -> Result:
     clients and other servers validate the name they connected to. A certificate issued to a short name or
     another host stops the Front End from using it (or clients from trusting it).
     How: post-install, the certificate presented on the SIP TLS port (5061); preflight, the file given with
-    --certificate or tls.certificate (--certificate also replaces the presented one post-install). Compares the subject CN with deployment.server_fqdn (case-insensitive).
+    --certificate or tls.certificate (--certificate also replaces the presented one post-install).
+    Compares the subject CN with deployment.server_fqdn (case-insensitive).
     Fix: request a certificate with Subject CN=<server FQDN> (Certificate Wizard or certreq; the remediation
     gives the request.inf) and assign it.
     Source: TechNet, OCS 2007 R2 certificate requirements (Standard Edition: subject = server FQDN).
@@ -175,8 +179,12 @@ def cert_chain(ctx: CheckContext) -> Result:
         f"signature hashes: {', '.join(certs.signature_hash(link.cert) for link in path.links)}"]
     if not path.anchored:
         last = path.links[-1].cert
+        if path.missing_issuer is None and not certs.is_self_signed(last):  # a loop of cross-certificates
+            return Result.fail(f"chain does not build to the site's CA bundle: {path.end}", evidence,
+                               "Remove the cross-certificates from the server's stores (certlm.msc) so that the "
+                               "chain ends at the internal root.")
         if path.missing_issuer is None:
-            return Result.fail(f"chain ends at {path.end}", evidence,
+            return Result.fail(path.end, evidence,
                                f"If {certs.short_name(last.subject)} is your internal root, add it to tls.ca_bundle "
                                f"and distribute it to every client (GPO, or `certutil -dspublish -f root.cer "
                                f"RootCA`); otherwise request the certificate from the internal CA.\n"
@@ -202,11 +210,15 @@ def cert_chain(ctx: CheckContext) -> Result:
                            f"On {ctx.site.deployment.server_fqdn}: `certutil -addstore CA <{names}>.cer` (Intermediate "
                            f"Certification Authorities, local computer), then restart the Front End "
                            f"(net stop RtcSrv && net start RtcSrv) and iisreset, so that Schannel sends it.")
-    if subject.presented and (certs.presented_out_of_order(path, subject.chain[1:]) or path.unused):
-        extra = f"; unrelated certificates presented: {', '.join(certs.short_name(c.subject) for c in path.unused)}" \
-            if path.unused else ""
-        return Result.warn(f"chain builds to {certs.short_name(path.links[-1].cert.subject)} but the server presents "
-                           f"it out of issuer order{extra}", evidence,
+    oddities = []
+    if subject.presented and certs.presented_out_of_order(path, subject.chain[1:]):
+        oddities.append("the server presents it out of issuer order")
+    if subject.presented and path.unused:
+        oddities.append(f"unrelated certificates presented: "
+                        f"{', '.join(certs.short_name(c.subject) for c in path.unused)}")
+    if oddities:
+        return Result.warn(f"chain builds to {certs.short_name(path.links[-1].cert.subject)}, but "
+                           f"{'; '.join(oddities)}", evidence,
                            "Remove stale CA certificates from the server's stores (certlm.msc) so that Schannel "
                            "sends leaf, then issuing CA, then its issuer.")
     return Result.ok(f"chain builds to the trusted root {certs.short_name(path.links[-1].cert.subject)}"
