@@ -83,3 +83,14 @@ def test_ldap_cdp_without_a_site_dc_is_not_verified(tls_lab):
     assert outcome.status is Status.WARN
     assert outcome.summary == "1 CRL check(s) not made; the rest is current"
     assert "no [ldap] url" in " ".join(outcome.evidence)
+
+
+def test_ldap_cdp_on_a_dc_that_refuses(tls_lab):
+    pki = Pki()
+    dn = f"CN={pki.issuing_name},{HOST_DN}"
+    lab = tls_lab(pki=pki, leaf=pki.leaf(sans=GOOD_SANS, cdp=[ldap_url(dn)]), https=False)
+    site = make_site({**lab.site(), "ldap": {"url": "ldaps://127.0.0.60"}})
+    outcome = judge(site, ["cert.revocation"])["cert.revocation"]
+    assert outcome.status is Status.FAIL
+    assert outcome.summary.startswith(f"CRL {ldap_url(dn)} of ocs.todorovic.adds cannot be fetched (refused: ")
+    assert "cannot connect to 127.0.0.60:636" in outcome.summary

@@ -2,7 +2,9 @@
 
 A CRL fact is what a client would get at the URL: an HTTP status and the body (base64), or the
 ``certificateRevocationList`` attribute of an ldap:// URL. An ldap:/// URL without a host (what AD CS
-writes) is read from the site's domain controller (``[ldap] url``), with the site's bind account.
+writes) is read from the site's domain controller (``[ldap] url``), with the site's bind account, over
+LDAPS or StartTLS whenever a password is sent; without a bind account the read is anonymous, as a
+Windows client's CRL fetch is. HTTP CRL fetches honour the environment's proxy settings like a client.
 """
 from __future__ import annotations
 
@@ -101,7 +103,7 @@ class HttpFacts:
         timeout = self._facts.timeout
         try:
             with requests.get(url, timeout=(timeout, timeout), stream=True, verify=self._verify) as response:
-                body = b""
+                body = bytearray()
                 if response.status_code == 200:
                     for chunk in response.iter_content(65536):
                         body += chunk
