@@ -138,6 +138,17 @@ def test_32bit_os_fails(endpoint):
     assert str(outcome.status) == "fail" and "32-bit" in outcome.summary
 
 
+def test_windows_2003_sp2_x64_warns(endpoint):
+    outcome = run(endpoint, "2003-sp2-x64", "preflight", ["host.os"])["host.os"]
+    assert str(outcome.status) == "warn" and "PowerShell 1.0 or absent" in outcome.evidence
+
+
+def test_files_on_the_system_drive_warn(endpoint):
+    outcome = run(endpoint, "system-drive", "post", ["host.install-paths"])["host.install-paths"]
+    assert str(outcome.status) == "warn" and outcome.summary == "2 location(s) on the system drive C:"
+    assert not any("F:" in e for e in outcome.evidence if e.startswith("database rtc (data)"))
+
+
 def test_stopped_services_fail_and_absent_ones_do_not(endpoint):
     outcome = run(endpoint, "services-stopped", "post", ["host.services"])["host.services"]
     assert str(outcome.status) == "fail"

@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.helpers import judge, make_site
 from tests.winrm_endpoint import WinrmEndpoint, env, scenarios
@@ -49,6 +49,16 @@ def pki(tmp_path_factory):
                            critical=False)
             .sign(ca_key, hashes.SHA256()))
     (directory / "winrm.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = (x509.CertificateBuilder().subject_name(_name("ocsadmin")).issuer_name(ca.subject)
+              .public_key(client_key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+              .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+              .sign(ca_key, hashes.SHA256()))
+    (directory / "client.pem").write_bytes(client.public_bytes(serialization.Encoding.PEM))
+    (directory / "client.key").write_bytes(client_key.private_bytes(serialization.Encoding.PEM,
+                                                                    serialization.PrivateFormat.PKCS8,
+                                                                    serialization.NoEncryption()))
     (directory / "winrm.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                                             serialization.PrivateFormat.PKCS8,
                                                             serialization.NoEncryption()))
@@ -58,7 +68,7 @@ def pki(tmp_path_factory):
 @pytest.fixture(scope="module")
 def https_endpoint(pki, tmp_path_factory):
     endpoint = WinrmEndpoint(tmp_path_factory.mktemp("winrm-https"), port=HTTPS_PORT,
-                             tls=(pki / "winrm.pem", pki / "winrm.key"))
+                             tls=(pki / "winrm.pem", pki / "winrm.key"), client_ca=pki / "lab-root.pem")
     yield endpoint
     endpoint.stop()
 
@@ -92,3 +102,21 @@ def test_ntlm_over_https(https_endpoint, pki):
     https_endpoint.set_scenario(scenarios.ready_host(), auth="ntlm")
     outcome = host_os(https_endpoint, pki, "lab-root.pem", transport="ntlm")
     assert str(outcome.status) == "pass", outcome.summary
+
+
+def test_certificate_authentication(https_endpoint, pki):
+    https_endpoint.set_scenario(scenarios.ready_host(), auth="certificate")
+    https_endpoint.clear_requests()
+    overrides = https_endpoint.site_overrides("server", transport="certificate")
+    overrides["winrm"]["server"].update(client_cert=str(pki / "client.pem"), client_key=str(pki / "client.key"))
+    site = make_site({**overrides, "tls": {"ca_bundle": str(pki / "lab-root.pem")}})
+    outcome = judge(site, ["host.os"], "preflight")["host.os"]  # no password needed
+    assert str(outcome.status) == "pass", outcome.summary
+    assert {r["user"] for r in https_endpoint.requests() if r["action"] == "Create"} == {"ocsadmin"}
+
+
+def test_certificate_transport_without_a_certificate_is_not_configured(https_endpoint, pki):
+    site = make_site({**https_endpoint.site_overrides("server", transport="certificate"),
+                      "tls": {"ca_bundle": str(pki / "lab-root.pem")}})
+    outcome = judge(site, ["host.os"], "preflight")["host.os"]
+    assert str(outcome.status) == "skip" and "client_cert" in outcome.summary

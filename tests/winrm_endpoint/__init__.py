@@ -25,8 +25,9 @@ PASSWORD_ENV = "OCSCHECK_WINRM_PASSWORD"
 
 class WinrmEndpoint:
     def __init__(self, workdir: Path, address: str = WINRM, port: int = 5985,
-                 tls: Optional[Tuple[Path, Path]] = None):
-        """``tls`` = (certificate chain, key) PEM files makes it the https listener."""
+                 tls: Optional[Tuple[Path, Path]] = None, client_ca: Optional[Path] = None):
+        """``tls`` = (certificate chain, key) PEM files makes it the https listener; ``client_ca`` lets it
+        accept client certificates of that CA (transport = certificate)."""
         self.dir = Path(workdir)
         self.scheme = "https" if tls else "http"
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -38,6 +39,8 @@ class WinrmEndpoint:
                 "--state", str(self.dir)]
         if tls:
             argv += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
+        if client_ca:
+            argv += ["--client-ca", str(client_ca)]
         self.server = Server("winrm-endpoint", argv, self.dir / "endpoint.log", cwd=ROOT, env=env)
         self.server.ready(lambda: wait_for_port(address, port, timeout=0.2), timeout=15)
 

@@ -142,6 +142,15 @@ def variant(name: str) -> Dict[str, object]:
                                  service_pack="Service Pack 2")
         xml = (FIXTURES / "servermanagercmd-query.utf8.xml").read_bytes()
         host["features"] = {"source": "ServerManagerCmd", "xml": base64.b64encode(xml).decode("ascii")}
+    elif name == "2003-sp2-x64":
+        host["system"] = _system(caption="Microsoft(R) Windows(R) Server 2003 Enterprise x64 Edition",
+                                 version="5.2.3790", service_pack="Service Pack 2", architecture="64-bit",
+                                 ps_version="")
+    elif name == "system-drive":
+        host["ocs"] = _ocs(rtcsrv_path=r"C:\Program Files\Microsoft Office Communications Server 2007 R2\Server"
+                                       r"\Core\RtcHost.exe",
+                           dbfile=[r"rtc|ROWS|C:\Program Files\Microsoft SQL Server\MSSQL.1\MSSQL\Data\rtc.mdf",
+                                   r"rtc|LOG|F:\RTCLogs\rtc_log.ldf"])
     elif name == "services-stopped":
         host["ocs"] = _ocs(stopped=("RtcSrv", "RTCCAS"), absent=("RTCACD", "RTCAPPSRV"))
     elif name == "other-cert":

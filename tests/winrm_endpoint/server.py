@@ -9,7 +9,7 @@ Delete; Basic and NTLM authentication (pyspnego is the NTLM acceptor, with the u
 application/HTTP-SPNEGO-session-encrypted), as Windows Server 2008 R2 answers over HTTP.
 
 What each command prints comes from ``DIR/scenario.json``, re-read at every command so that a test
-switches scenarios without restarting: ``{"mode": "normal"|"401"|"500"|"hang", "auth": "ntlm"|"basic",
+switches scenarios without restarting: ``{"mode": "normal"|"401"|"500"|"hang", "auth": "ntlm"|"basic"|"certificate",
 "outputs": {probe: {"stdout_b64", "exit", "delay"}}}``. A PowerShell probe is recognised by the
 ``# ocscheck-probe: NAME`` line of its decoded -EncodedCommand script, a native command by its line.
 Every request is appended to ``DIR/requests.log`` (action, bytes) for the benchmark and the tests.
@@ -41,6 +41,7 @@ NS = {
 SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
 ENCRYPTED_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
 BOUNDARY = b"--Encrypted Boundary"
+CERTIFICATE_AUTH = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 # The fault WinRM returns to a Receive when no output came within the operation timeout.
 OPERATION_TIMEOUT_CODE = 2150858793
 CHUNK = 64 * 1024  # stdout bytes per Receive response (bigger outputs take several Receives)
@@ -154,6 +155,13 @@ class Handler(BaseHTTPRequestHandler):
     def authenticate(self, auth: str, body: bytes) -> bool:
         header = self.headers.get("Authorization", "")
         users = self.users()
+        if auth == "certificate":
+            peer = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
+            if header == CERTIFICATE_AUTH and peer:
+                self.user = dict(item[0] for item in peer["subject"]).get("commonName", "")
+                return True
+            self.reply(401, b"", {"WWW-Authenticate": "Negotiate"})
+            return False
         if auth == "basic":
             if header.startswith("Basic "):
                 user, _, password = base64.b64decode(header[6:]).decode().partition(":")
@@ -338,6 +346,7 @@ def main() -> None:
     parser.add_argument("--state", type=Path, required=True)
     parser.add_argument("--certfile", type=Path, help="serve HTTPS with this certificate chain (PEM)")
     parser.add_argument("--keyfile", type=Path)
+    parser.add_argument("--client-ca", type=Path, help="accept client certificates issued by this CA (PEM)")
     args = parser.parse_args()
     os.environ["NTLM_USER_FILE"] = str(args.state / "users")
     Handler.state = State(args.state)
@@ -348,6 +357,9 @@ def main() -> None:
 
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.certfile, args.keyfile)
+        if args.client_ca:  # certificate authentication: the client's certificate maps to the account
+            context.verify_mode = ssl.CERT_OPTIONAL
+            context.load_verify_locations(args.client_ca)
         server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"listening on {args.address}:{args.port}", flush=True)
     server.serve_forever()
