@@ -294,6 +294,14 @@ def test_dcdiag_and_repadmin_files_without_winrm(tmp_path):
     assert len(links) == 4 and all(l.origin == "repadmin" for l in links)
 
 
+def test_dcdiag_file_replays_without_the_file():
+    inputs = Inputs(dcdiag=scenarios.FIXTURES / "dcdiag-en-q-systemlog-failed.cp437.txt")
+    first = judge(make_site(), ["ad.dc-health"], "preflight", inputs=inputs)
+    replayed = judge(make_site(), ["ad.dc-health"], "preflight", replay=judge.last_store.recording())
+    assert str(replayed["ad.dc-health"].status) == str(first["ad.dc-health"].status) == "fail"
+    assert replayed["ad.dc-health"].evidence == first["ad.dc-health"].evidence
+
+
 def test_unreadable_dcdiag_file_is_an_error(tmp_path):
     path = tmp_path / "dcdiag.txt"
     path.write_bytes(b"\xff\xfe" + "Access is denied.\r\n".encode("utf-16-le"))

@@ -129,8 +129,12 @@ class HostFacts:
                        remote=False)
 
     def _file(self, path: Path, what: str) -> ProbeOutput:
-        """A saved native-tool output given on the command line (--dcdiag, --repadmin)."""
-        key = f"host:{self.role}:{what}-file"
+        """A saved native-tool output given on the command line (--dcdiag, --repadmin).
+
+        Recorded under the probe's own key (its source says it came from a file), so that a replay
+        judges it without the file.
+        """
+        key = f"host:{self.role}:{what}"
 
         def read() -> Dict[str, Any]:
             try:
