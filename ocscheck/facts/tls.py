@@ -256,7 +256,7 @@ class TlsFacts:
                                                     f"{no_sni_error}; with SNI {name}: {again.detail}") from None
         try:
             conn = session.conn
-            chain = conn.get_peer_cert_chain(as_cryptography=True) or []
+            chain = [c.to_cryptography() for c in conn.get_peer_cert_chain() or []]  # pyOpenSSL >= 24 (setup.cfg)
             return Handshake(
                 name=name, port=port, address=address, address_source=source, sni=sni, no_sni_error=no_sni_error,
                 protocol=conn.get_protocol_version_name(), cipher=conn.get_cipher_name() or "",
