@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ocscheck.facts import Facts, Inputs
 from ocscheck.facts.store import FactStore, FactUnavailable, Reason
@@ -396,3 +397,19 @@ def test_command_lines_stay_small():
 def test_endpoint_module_path_is_loopback(endpoint):
     assert endpoint.address.startswith("127.")
     assert Path(endpoint.dir).is_dir()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=600))
+def test_random_host_outputs_never_crash_a_check(tmp_path, data):
+    """Whatever a host prints, every check gives a verdict or an error, never a crash."""
+    host = scenarios.variant("ready")
+    for name in ("system", "features", "ocs", "events", "dcdiag"):
+        host[name] = data
+    snapshot = tmp_path / "random.txt"
+    snapshot.write_text(scenarios.snapshot_text(host))
+    inputs = Inputs(host_snapshots={"server": snapshot, "dc": snapshot})
+    for phase in ("preflight", "post"):
+        for outcome in judge(make_site(), ["host.*", "ad.dc-health"], phase, inputs=inputs).values():
+            assert not outcome.summary.startswith("check crashed"), outcome.summary
+            assert str(outcome.status) in ("pass", "warn", "fail", "error")

@@ -1,7 +1,10 @@
 # Services, the OCS version (WMI and the front end's file version), the RTC database files.
 Get-WmiObject Win32_Service | ForEach-Object { 'service=' + $_.Name + '|' + $_.State + '|' + $_.StartMode }
-$v = Get-WmiObject -Namespace 'root\cimv2' -Class MSFT_SIPVersion -ErrorAction SilentlyContinue | Select-Object -First 1
-if ($v) { 'sip_version=' + $v.MajorVersion + '.' + $v.MinorVersion }
+# try/catch: "Invalid class" when OCS is not installed must not cost the lines already printed.
+try {
+    $v = Get-WmiObject -Namespace 'root\cimv2' -Class MSFT_SIPVersion -ErrorAction Stop | Select-Object -First 1
+    if ($v) { 'sip_version=' + $v.MajorVersion + '.' + $v.MinorVersion }
+} catch { 'sip_version_error=' + $_.Exception.Message }
 $s = Get-WmiObject Win32_Service -Filter "Name='RtcSrv'"
 if ($s -and $s.PathName -match '^"?([^"]+?\.exe)') {
     'rtcsrv_path=' + $matches[1]
