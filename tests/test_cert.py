@@ -20,7 +20,7 @@ from ocscheck.reports import RunReport, renderers
 from ocscheck.siteinit import render_site
 from tests.helpers import judge, make_site
 from tests.lab.pki import CLIENT_AUTH, CRL_BASE, SERVER_AUTH, Pki, key, now
-from tests.lab.tls_lab import GOOD_SANS, start_good_lab, tls_lab  # noqa: F401
+from tests.lab.tls_lab import GOOD_SANS, good_lab_thumbprint, start_good_lab, tls_lab  # noqa: F401
 
 SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
 IDS = ["cert.*", "sip.*", "iis.*"]
@@ -470,6 +470,8 @@ def test_start_good_lab_is_the_example_scenario(tmp_path):
         site = make_site({**overrides, "deployment": {"extra_sans": ["cwa.todorovic.fr"]}})
         assert {o.status for o in judge(site, IDS).values()} == {Status.PASS}
         assert (tmp_path / "ca.pem").read_bytes().endswith(extra.read_bytes())
+        sip = judge(site, ["iis.https-binding"])["iis.https-binding"]
+        assert f"thumbprint {good_lab_thumbprint(tmp_path)}" in sip.evidence[1]
     finally:
         stop()
     assert judge(site, ["sip.tls"])["sip.tls"].status is Status.FAIL  # stopped: 5061 refuses

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from tests.lab import OCS, OCS_ALT, Server, unavailable
 from tests.lab.kamailio import start_kamailio
@@ -96,6 +97,13 @@ def start_good_lab(workdir: Path, pin_address: bool = False,
         for extra in also_trust:
             bundle.write(Path(extra).read_bytes())
     return lab.site(pin_address=pin_address), lab.stop
+
+
+def good_lab_thumbprint(workdir: Path) -> str:
+    """SHA-1 thumbprint (upper-case hex, as netsh reports it) of the certificate start_good_lab(``workdir``)
+    serves on 5061 and 443: what the WinRM lab must report bound to 0.0.0.0:443 for iis.https-binding to pass."""
+    leaf = x509.load_pem_x509_certificates((workdir / "certs" / "sip.crt").read_bytes())[0]
+    return leaf.fingerprint(hashes.SHA1()).hex().upper()
 
 
 @pytest.fixture
