@@ -158,6 +158,12 @@ def test_stopped_services_fail_and_absent_ones_do_not(endpoint):
     assert not any("RTCACD" in e for e in outcome.evidence)
 
 
+def test_post_on_a_server_without_ocs(endpoint):
+    outcomes = run(endpoint, "no-ocs", "post", ["host.services", "host.ocs-version", "host.install-paths"])
+    assert statuses(outcomes) == {"host.services": "fail", "host.ocs-version": "fail", "host.install-paths": "fail"}
+    assert "WMI: Invalid class" in outcomes["host.ocs-version"].evidence
+
+
 def test_minimum_build_from_the_site(endpoint):
     outcome = run(endpoint, "ready", "post", ["host.ocs-version"],
                   {"host": {"min_ocs_build": "3.5.6907.222"}})["host.ocs-version"]
@@ -388,10 +394,10 @@ def test_cli_preflight_over_winrm_and_from_snapshot_agree(endpoint, tmp_path, mo
 
 
 def test_command_lines_stay_small():
-    from ocscheck.collector import PROBES
+    from ocscheck.collector import MAX_COMMAND_LINE, PROBES
 
     for probe in PROBES.values():
-        assert len(probe.command_line()) < 5000, probe.name  # cmd.exe's limit is 8,191
+        assert len(probe.command_line()) < 0.6 * MAX_COMMAND_LINE, probe.name
 
 
 def test_endpoint_module_path_is_loopback(endpoint):

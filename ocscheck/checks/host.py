@@ -343,8 +343,9 @@ def host_ocs_version(ctx: CheckContext) -> Result:
     if ocs.error:
         return Result.error(f"OCS facts unreadable: {ocs.error}", [f"source: {host.source}"])
     if not ocs.sip_version:
+        evidence = [f"source: {host.source}"] + ([f"WMI: {ocs.sip_error}"] if ocs.sip_error else [])
         return Result.fail("WMI class MSFT_SIPVersion not found: OCS is not installed (or its WMI provider is "
-                           "broken)", [f"source: {host.source}"], "Install OCS 2007 R2 Standard Edition.")
+                           "broken)", evidence, "Install OCS 2007 R2 Standard Edition.")
     evidence = [f"MSFT_SIPVersion {ocs.sip_version}", f"RtcSrv file version {ocs.rtcsrv_file_version or 'unknown'}"]
     major = ocs.sip_version.split(".")[0]
     if major != "4":

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 SNAPSHOT_MAGIC = "ocscheck-snapshot 1"
-# cmd.exe refuses command lines over 8,191 characters; keep well below it.
+# cmd.exe refuses command lines over 8,191 characters; a probe must stay well below it.
 MAX_COMMAND_LINE = 8191
 
 

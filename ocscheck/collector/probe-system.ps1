@@ -12,7 +12,6 @@ if (-not $arch) { $arch = '' + (Get-WmiObject Win32_Processor | Select-Object -F
 'utc_offset_minutes=' + [TimeZone]::CurrentTimeZone.GetUtcOffset([DateTime]::Now).TotalMinutes
 'manufacturer=' + $cs.Manufacturer
 'model=' + $cs.Model
-'domain_role=' + $cs.DomainRole
 'ps_version=' + $PSVersionTable.PSVersion
 'reboot_cbs=' + (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending')
 'reboot_wu=' + (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')

@@ -10,10 +10,6 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
-# OEM code pages tried when the bytes are neither UTF-16 nor UTF-8, in order of preference.
-OEM_CODEPAGES = ("cp850", "cp437")
-
-
 @dataclass(frozen=True)
 class Decoded:
     text: str
@@ -21,7 +17,11 @@ class Decoded:
 
 
 def decode_output(data: bytes, oem: str = "cp850") -> Decoded:
-    """The text of ``data`` and the encoding it was read as (never raises)."""
+    """The text of ``data`` and the encoding it was read as (never raises).
+
+    Bytes that are neither UTF-16 nor valid UTF-8 are read in ``oem``: cp850 and cp437 agree on the
+    accented letters French output uses (é è à ç ê ô: 0x80-0x9F), so cp850 reads both correctly.
+    """
     if data.startswith(codecs.BOM_UTF16_LE):
         return Decoded(data[2:].decode("utf-16-le", errors="replace"), "utf-16-le")
     if data.startswith(codecs.BOM_UTF16_BE):

@@ -120,6 +120,7 @@ class DbFile:
 class OcsInfo:
     services: Dict[str, ServiceState]      # by lower-case name
     sip_version: Optional[str]             # "4.0" from MSFT_SIPVersion
+    sip_error: Optional[str]               # why MSFT_SIPVersion could not be read ("Invalid class")
     rtcsrv_path: Optional[str]
     rtcsrv_file_version: Optional[str]
     db_files: Tuple[DbFile, ...]
@@ -138,7 +139,7 @@ def parse_ocs(text: str) -> OcsInfo:
         if len(parts) == 3 and parts[0]:
             services[parts[0].lower()] = ServiceState(parts[0], parts[1], parts[2])
     if not services:
-        return OcsInfo({}, None, None, None, (), None, error="ocs probe output lists no service" + _noise(kv))
+        return OcsInfo({}, None, None, None, None, (), None, error="ocs probe output lists no service" + _noise(kv))
     files = []
     problems = []
     for line in kv.all("dbfile"):
@@ -148,7 +149,8 @@ def parse_ocs(text: str) -> OcsInfo:
         elif line.strip():
             problems.append(line.strip())
     db_error = kv.get("dbfile_error") or ("; ".join(problems[:3]) if problems and not files else None)
-    return OcsInfo(services, kv.get("sip_version") or None, kv.get("rtcsrv_path") or None,
+    return OcsInfo(services, kv.get("sip_version") or None, kv.get("sip_version_error") or None,
+                   kv.get("rtcsrv_path") or None,
                    kv.get("rtcsrv_file_version") or None, tuple(files), db_error)
 
 

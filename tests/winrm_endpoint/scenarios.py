@@ -29,7 +29,7 @@ def _system(**changes) -> Dict[str, object]:
         "caption": "Microsoft Windows Server 2008 R2 Enterprise ", "version": "6.1.7601",
         "service_pack": "Service Pack 1", "architecture": "64-bit", "system_drive": "C:",
         "last_boot": "2026-11-27T05:00:00Z", "utc_offset_minutes": "60", "manufacturer": "Dell Inc.",
-        "model": "PowerEdge R710", "domain_role": "3", "ps_version": "2.0", "reboot_cbs": "False",
+        "model": "PowerEdge R710", "ps_version": "2.0", "reboot_cbs": "False",
         "reboot_wu": "False", "reboot_pfro": "False",
         "hotfix": ["KB958488", "KB975858", "KB976902", "KB982021"],
         "product": [VCREDIST_SP1,
@@ -151,6 +151,11 @@ def variant(name: str) -> Dict[str, object]:
                                        r"\Core\RtcHost.exe",
                            dbfile=[r"rtc|ROWS|C:\Program Files\Microsoft SQL Server\MSSQL.1\MSSQL\Data\rtc.mdf",
                                    r"rtc|LOG|F:\RTCLogs\rtc_log.ldf"])
+    elif name == "no-ocs":
+        ocs = _ocs(absent=OCS_SERVICES, dbfile_error="sqlcmd.exe not found", sip_version_error="Invalid class ")
+        for key in ("sip_version", "rtcsrv_path", "rtcsrv_file_version", "dbfile"):
+            del ocs[key]
+        host["ocs"] = ocs
     elif name == "services-stopped":
         host["ocs"] = _ocs(stopped=("RtcSrv", "RTCCAS"), absent=("RTCACD", "RTCAPPSRV"))
     elif name == "other-cert":
