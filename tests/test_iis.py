@@ -11,7 +11,7 @@ from ocscheck.model import Status
 from tests.helpers import judge, make_site
 from tests.lab.nginx import WEB_COMPONENTS
 from tests.lab.pki import Pki
-from tests.lab.tls_lab import GOOD_SANS, tls_lab  # noqa: F401
+from tests.lab.tls_lab import GOOD_SANS, good_lab_thumbprint, start_good_lab, tls_lab  # noqa: F401
 
 WINDOWS = Path(__file__).parent / "fixtures" / "windows"
 ID = "iis.https-binding"
@@ -96,3 +96,23 @@ def test_host_binding_of_another_certificate_and_no_https_binding(tls_lab, tmp_p
     assert outcome.status is Status.FAIL
     assert f"the host binds {'AB' * 20} to 0.0.0.0:443, not the OCS certificate" in outcome.summary
     assert "Default Web Site has no https binding on port 443" in outcome.summary
+
+
+def test_good_labs_together_read_the_binding_over_winrm(tmp_path):
+    """The example's pairing: this area's good lab and the WinRM lab reporting its thumbprint on 0.0.0.0:443."""
+    from tests import winrm_endpoint
+
+    tls_overrides, stop_tls = start_good_lab(tmp_path / "tls", pin_address=True)
+    try:
+        winrm_overrides, stop_winrm = winrm_endpoint.start_good_lab(tmp_path / "winrm",
+                                                                    good_lab_thumbprint(tmp_path / "tls"))
+        try:
+            site = make_site({**tls_overrides, **winrm_overrides})
+            outcome = judge(site, [ID], env=winrm_endpoint.env())[ID]
+        finally:
+            stop_winrm()
+    finally:
+        stop_tls()
+    assert outcome.status is Status.PASS, outcome.summary
+    assert any(e.startswith(f"host: sslcert 0.0.0.0:443 hash {good_lab_thumbprint(tmp_path / 'tls')}; Default Web "
+                            f"Site bindings ") for e in outcome.evidence)
