@@ -95,7 +95,8 @@ class HostFacts:
     def probe(self, name: str) -> ProbeOutput:
         probe = PROBES[name]
         key = f"host:{self.role}:{name}"
-        data = self._facts.store.get(key, lambda: self._fetch(probe).to_json(), self._facts.timeout)
+        # Probes queue on the host's one shell: a second reader may wait for every probe ahead of this one.
+        data = self._facts.store.get(key, lambda: self._fetch(probe).to_json(), self._facts.timeout * len(PROBES))
         return ProbeOutput.from_json(data)
 
     def _fetch(self, probe: Probe) -> ProbeOutput:
