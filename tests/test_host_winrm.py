@@ -366,12 +366,14 @@ def test_damaged_snapshot_is_an_error(tmp_path):
     assert str(outcome.status) == "error" and "damaged base64" in outcome.summary
 
 
-def test_cli_preflight_over_winrm_and_from_snapshot_agree(endpoint, tmp_path, monkeypatch):
+@pytest.mark.parametrize("phase, variant, failing", [("preflight", "feature-missing", "host.features"),
+                                                     ("post", "services-stopped", "host.services")])
+def test_cli_over_winrm_and_from_snapshot_agree(endpoint, tmp_path, monkeypatch, phase, variant, failing):
     from click.testing import CliRunner
 
     from ocscheck.cli import main
 
-    endpoint.set_scenario(scenarios.variant("feature-missing"))
+    endpoint.set_scenario(scenarios.variant(variant))
     site_file = tmp_path / "site.toml"
     site_file.write_text(
         '[deployment]\nserver_fqdn = "ocs.todorovic.adds"\nsip_domains = ["todorovic.fr"]\n'
@@ -379,18 +381,18 @@ def test_cli_preflight_over_winrm_and_from_snapshot_agree(endpoint, tmp_path, mo
         f'[winrm.server]\nhost = "{endpoint.address}"\nport = {endpoint.port}\nuser = "TODOROVIC\\\\Administrator"\n'
         f'password_env = "{PASSWORD_ENV}"\n')
     snapshot = tmp_path / "snap.txt"
-    snapshot.write_text(scenarios.snapshot_text(scenarios.variant("feature-missing")))
+    snapshot.write_text(scenarios.snapshot_text(scenarios.variant(variant)))
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     runner = CliRunner()
     reports = {}
     for name, extra in (("winrm", []), ("snapshot", ["--host-snapshot", f"server={snapshot}"])):
         report = tmp_path / f"{name}.json"
-        result = runner.invoke(main, ["preflight", "-c", str(site_file), "--only", "host.*", "-q",
+        result = runner.invoke(main, [phase, "-c", str(site_file), "--only", "host.*", "-q",
                                       "--report", f"json:{report}", *extra])
         assert result.exit_code == 1, result.output
         reports[name] = {c["id"]: c["status"] for c in json.loads(report.read_text())["checks"]}
     assert reports["winrm"] == reports["snapshot"]
-    assert reports["winrm"]["host.features"] == "fail"
+    assert reports["winrm"][failing] == "fail"
 
 
 def test_command_lines_stay_small():
