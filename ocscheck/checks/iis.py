@@ -93,8 +93,20 @@ def https_binding(ctx: CheckContext) -> Result:
         except FactUnavailable as exc:
             if exc.reason is Reason.NOT_RECORDED:
                 raise
-            failures.append(f"GET {path} failed ({exc.reason}: {exc.detail})")
-            continue
+            # The connection itself failed: every other component would fail the same way; stop here.
+            failures.append(f"the web components cannot be fetched as a domain client would ({exc.reason}: "
+                            f"{exc.detail})")
+            if "certificate" in exc.detail.lower() and web_print == sip_print:
+                fixes.append(f"Clients refuse the OCS certificate itself, which {https_port} and {sip_port} share (see "
+                             f"cert.validity, cert.chain, cert.san): replace it, bind the new one to {https_port} "
+                             f"(IIS Manager > Default Web Site > Bindings > https) and iisreset.")
+            elif "certificate" in exc.detail.lower():
+                fixes.append(f"Clients refuse the certificate IIS presents on {https_port}; bind the OCS certificate "
+                             f"to it:\n{bind_fix}")
+            else:
+                fixes.append(f"On {fqdn}: check that IIS runs (`iisreset /status`) and that the firewall lets TCP "
+                             f"{https_port} in.")
+            break
         reading = _component(answer.status)
         evidence.append(f"GET {path}: {reading or answer.status}")
         if reading is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import ssl
 import warnings
 from dataclasses import dataclass
@@ -217,5 +218,5 @@ def _root_cause(exc: BaseException) -> str:
         if inner is None or inner is seen or not isinstance(inner, BaseException):
             break
         seen = inner
-    text = str(seen)
+    text = re.sub(r"\s*\(_ssl\.c:\d+\)", "", str(seen))  # CPython's source line: noise for an admin
     return text[:300] if text else type(seen).__name__
