@@ -14,8 +14,10 @@ import pytest
 from ocscheck.model import Status
 from tests.helpers import judge, make_site
 from tests.lab import samba
-from tests.lab.samba import (BASE_DN, DOMAIN, READER_ENV, READER_PASSWORD, SERVICE_UAC, SIP_DOMAIN, Lab,
-                             samba_2003, samba_good, samba_lab)  # noqa: F401  (fixtures)
+from tests.lab.samba import BASE_DN, DOMAIN, READER_ENV, READER_PASSWORD, SERVICE_UAC, SIP_DOMAIN, Lab
+
+# Registered as a plugin, not imported: an imported session fixture is instantiated once per module.
+pytest_plugins = ("tests.lab.samba",)
 
 AD_CHECKS = ("ad.forest-level", "ad.domain-level", "ad.schema-prep", "ad.forest-prep", "ad.domain-prep",
              "ad.sip-domain", "ad.service-accounts", "ad.pool")
@@ -117,9 +119,7 @@ def test_rtc_service_under_system_is_reported(good: Lab):
         forest.forest_prep(partition="system")
         outcomes = run(good, ids=("ad.forest-prep", "ad.sip-domain"))
     finally:
-        forest.forest_unprep()
-        forest.forest_prep()
-        forest.add_pool()
+        good.reset_rtc_tree()
     assert outcomes["ad.forest-prep"].status == Status.PASS
     assert "system partition" in outcomes["ad.forest-prep"].summary
     assert any("CN=Microsoft,CN=System" in e for e in outcomes["ad.forest-prep"].evidence)
@@ -141,9 +141,7 @@ def test_missing_global_settings_fails(good: Lab):
     try:
         outcome = run(good, ids=("ad.forest-prep",))["ad.forest-prep"]
     finally:
-        good.forest.forest_unprep()
-        good.forest.forest_prep()
-        good.forest.add_pool()
+        good.reset_rtc_tree()
     assert outcome.status == Status.FAIL
     assert "no Global Settings" in outcome.summary
 
@@ -325,6 +323,7 @@ def test_dc_down_is_an_error_within_the_timeout(good: Lab):
     assert "unreachable" in outcome.summary
     # A DC that accepts TCP but never answers: the TLS handshake times out after run.timeout.
     listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.5", 636))
     listener.listen(8)
     try:

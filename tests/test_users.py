@@ -7,8 +7,10 @@ import pytest
 
 from ocscheck.model import Status
 from tests.helpers import judge, make_site
-from tests.lab.samba import (BULK_DC, SIP_DOMAIN, start_lab, Lab, home_server_dn, pool_dn, samba_2003,  # noqa: F401
-                             samba_good, samba_lab)
+from tests.lab.samba import BULK_DC, SIP_DOMAIN, Lab, home_server_dn, pool_dn, start_lab
+
+# Registered as a plugin, not imported: an imported session fixture is instantiated once per module.
+pytest_plugins = ("tests.lab.samba",)
 
 
 @pytest.fixture
@@ -114,7 +116,7 @@ def test_5000_users_are_paged(tmp_path):
     assert f"duplicate URI sip:bulk000042@{SIP_DOMAIN}: {duplicate}; CN=bulk000042,{ou}" in with_duplicate.evidence
 
 
-def test_schema_without_ocs_attributes_finds_no_user(samba_2003: Lab):  # noqa: F811
+def test_schema_without_ocs_attributes_finds_no_user(samba_2003: Lab):
     outcome = judge(make_site(samba_2003.site()), ("users.sip",), "post", env=dict(samba_2003.env))["users.sip"]
     assert outcome.status == Status.PASS
     assert outcome.summary == "no SIP-enabled user yet"

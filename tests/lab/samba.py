@@ -37,6 +37,7 @@ NETBIOS = "TODOROVIC"
 BASE_DN = "DC=todorovic,DC=adds"
 CONFIG_DN = f"CN=Configuration,{BASE_DN}"
 SCHEMA_DN = f"CN=Schema,{CONFIG_DN}"
+NAMING_CONTEXTS = (BASE_DN, CONFIG_DN, SCHEMA_DN, f"DC=DomainDnsZones,{BASE_DN}", f"DC=ForestDnsZones,{BASE_DN}")
 SIP_DOMAIN = "todorovic.fr"
 SERVER_FQDN = "ocs.todorovic.adds"
 DC_2003 = "127.0.0.4"
@@ -231,14 +232,15 @@ class SambaDC:
         return ldap3.Connection(server, f"Administrator@{DOMAIN}", ADMIN_PASSWORD, auto_bind=True,
                                 raise_exceptions=True, receive_timeout=30)
 
-    def tool(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
-        return run([require_tool("samba-tool"), *args, "-H", f"ldap://{self.ip}",
-                    f"--username=Administrator", f"--password={ADMIN_PASSWORD}"], timeout=timeout)
-
-    def tool_local(self, *args: str) -> str:
-        """samba-tool subcommands that talk DRS/RPC to a DC named in the lab's hosts file."""
-        return run(self.wrap([require_tool("samba-tool"), *args, "--username=Administrator",
-                              f"--password={ADMIN_PASSWORD}"])).stdout
+    def tool_local(self, *args: str, check: bool = True) -> Optional[str]:
+        """samba-tool subcommands that talk DRS/RPC to a DC named in the lab's hosts file; without
+        ``check``, None when the command fails."""
+        argv = self.wrap([require_tool("samba-tool"), *args, "--username=Administrator",
+                          f"--password={ADMIN_PASSWORD}"])
+        if check:
+            return run(argv).stdout
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        return done.stdout if done.returncode == 0 else None
 
     def drs_replicate(self, destination: "SambaDC", source: "SambaDC", nc: str, check: bool = True) -> str:
         """Ask ``destination`` to pull ``nc`` from ``source`` now (DRS over RPC, names from the hosts file)."""
@@ -461,6 +463,16 @@ class Lab:
     forest: Forest
     workdir: Path
     saved_dacls: Dict[str, str] = field(default_factory=dict)  # DACLs before domain prep (to undo it)
+    sip_users: List[str] = field(default_factory=list)        # the prepared forest's users (alice, bob)
+
+    def reset_rtc_tree(self) -> None:
+        """Back to forest prep in the configuration partition with the pool, users re-homed on it
+        (AD turned their home server reference into a deleted object when the old pool went)."""
+        self.forest.forest_unprep()
+        self.forest.forest_prep()
+        self.forest.add_pool()
+        for dn in self.sip_users:
+            self.forest.set_attributes(dn, {"msRTCSIP-PrimaryHomeServer": [home_server_dn()]})
 
     def site(self, **ldap: object) -> Dict[str, object]:
         """Site-file overrides that point ocscheck at DC1 as the read-only bind account."""
@@ -486,14 +498,17 @@ def start_lab(workdir: Path, function_level: str = "2008_R2", schema_version: Op
     dc = SambaDC(workdir / hostname, ip, hostname, ca, hosts)
     dc.provision(function_level)
     dc.start()
+    lab = Lab(dc, ca, other, Forest(dc), workdir)
     try:
-        dc.tool("user", "create", READER, READER_PASSWORD)
+        # Over LDAPS with a simple bind (samba-tool's SASL bind fails while another lab DC of the
+        # same realm runs: NTLM "no logon servers").
+        lab.forest.add_user(READER, uac=0x10200, password=READER_PASSWORD)
         if schema_version is not None:
             dc.extend_schema(schema_version)
     except BaseException:
         dc.stop()
         raise
-    return Lab(dc, ca, other, Forest(dc), workdir)
+    return lab
 
 
 def start_good_lab(workdir: Path) -> Tuple[Dict[str, object], Callable[[], None]]:
@@ -537,10 +552,11 @@ def samba_good(samba_lab: Lab) -> Iterator[Lab]:
     samba_lab.saved_dacls = forest.domain_prep()
     accounts = [forest.add_user(name, uac=SERVICE_UAC, password="Svc-Lab-Passw0rd1")
                 for name in ("RTCService", "RTCComponentService")]
-    users = [forest.add_user(name, uri=f"sip:{name}@{SIP_DOMAIN}", mail=f"{name}@{SIP_DOMAIN}",
-                             home=home_server_dn(), password="User-Lab-Passw0rd1") for name in ("alice", "bob")]
+    samba_lab.sip_users = [forest.add_user(name, uri=f"sip:{name}@{SIP_DOMAIN}", mail=f"{name}@{SIP_DOMAIN}",
+                                           home=home_server_dn(), password="User-Lab-Passw0rd1")
+                           for name in ("alice", "bob")]
     yield samba_lab
-    forest.delete(*users, *accounts)
+    forest.delete(*samba_lab.sip_users, *accounts)
     forest.restore_dacls(samba_lab.saved_dacls)
     forest.forest_unprep()
 
@@ -567,8 +583,13 @@ def samba_dc2(samba_lab: Lab) -> Iterator[SambaDC]:
         with dc1.hosts.open("a") as hosts:
             for dc in (dc1, dc2):
                 hosts.write(f"{dc.ip} {dc.dsa_guid()}._msdcs.{DOMAIN}\n")
-        dc1.tool_local("drs", "kcc", dc1.fqdn)  # DC1 learns its inbound connection from DC2 now
-        for nc in (BASE_DN, CONFIG_DN, SCHEMA_DN):
+        # DC1 learns its inbound connection from DC2 when its KCC runs; ask for a run now (the KCC
+        # answers "cannot be performed" while a run of its own is under way: retry).
+        for attempt in range(10):
+            if dc1.tool_local("drs", "kcc", dc1.fqdn, check=attempt == 9) is not None:
+                break
+            time.sleep(1)
+        for nc in NAMING_CONTEXTS:  # every partition both ways, so that no link reads "never replicated"
             dc1.drs_replicate(dc2, dc1, nc)
             dc1.drs_replicate(dc1, dc2, nc)
     except BaseException:
