@@ -2,7 +2,9 @@
 and the SRV target read from a real dnsmasq internal view."""
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -164,3 +166,34 @@ def test_tls_1_0_only_server_like_windows_2008_r2(stub_tls):
     assert statuses(outcomes) == {"sip.tls": "pass", "sip.options": "pass"}
     assert any(e.startswith("ocs.todorovic.adds (127.0.0.21, tls.server_address):5061: TLSv1 ")
                for e in outcomes["sip.tls"].evidence)
+
+
+def test_plain_tcp_garbage_instead_of_tls():
+    """Something else holds 5061 and answers in clear text: the handshake fails, sip.tls names it."""
+    listener = socket.create_server((OCS_ALT, 5061))
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.sendall(b"220 not a TLS server\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        outcomes = judge(make_site({"tls": {"server_address": OCS_ALT}}), IDS)
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
+    assert statuses(outcomes) == {"sip.tls": "fail", "sip.options": "skip"}
+    summary = outcomes["sip.tls"].summary
+    assert summary.startswith("TLS handshake with ocs.todorovic.adds:5061 failed: ocs.todorovic.adds (127.0.0.21, "
+                              "tls.server_address):5061: without SNI: TLS handshake with 127.0.0.21:5061 failed: ")
+    assert "with SNI ocs.todorovic.adds:" in summary
+    assert "netstat -abno | findstr :5061" in outcomes["sip.tls"].remediation

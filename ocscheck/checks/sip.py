@@ -71,8 +71,10 @@ def sip_tls(ctx: CheckContext) -> Result:
                 continue
             if exc.reason is Reason.PROTOCOL:
                 failures.append(f"TLS handshake with {target}:{port} failed: {exc.detail}")
-                fixes.append(f"Assign the OCS certificate to the Front End (Certificate Wizard > Assign an existing "
-                             f"certificate) and restart it (net stop RtcSrv && net start RtcSrv).")
+                fixes.append(f"On {ctx.site.deployment.server_fqdn}: check which program holds the port "
+                             f"(`netstat -abno | findstr :{port}`: it must be RtcSrv); assign the OCS certificate to "
+                             f"the Front End (Certificate Wizard > Assign an existing certificate) and restart it "
+                             f"(net stop RtcSrv && net start RtcSrv).")
                 continue
             if exc.reason in (Reason.TIMEOUT, Reason.UNREACHABLE):
                 return Result.error(f"{target}:{port}: {exc.reason}: {exc.detail}", evidence, _down_fix(ctx, target))
