@@ -1,0 +1,104 @@
+"""Verdict rules fed with recorded facts (replay, no server): values a lab DC cannot be put into
+(forest level 0, the 1006 schema) and account states, judged exactly as from a live DC."""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ocscheck.checks.ad import _account_problems
+from ocscheck.model import Status
+from tests.helpers import judge, make_site
+
+URL = "ldaps://dc.todorovic.adds"
+BASE = "DC=todorovic,DC=adds"
+NOW = datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.timezone.utc)
+SITE = {"ldap": {"url": URL, "user": "reader@todorovic.adds"}}
+ENV = {"OCSCHECK_LDAP_PASSWORD": "x"}
+
+
+def rootdse(forest: int = 4, domain: int = 4):
+    return {"value": {
+        "forestFunctionality": forest, "domainFunctionality": domain, "domainControllerFunctionality": 4,
+        "defaultNamingContext": BASE, "configurationNamingContext": f"CN=Configuration,{BASE}",
+        "schemaNamingContext": f"CN=Schema,CN=Configuration,{BASE}", "rootDomainNamingContext": BASE,
+        "dnsHostName": "dc.todorovic.adds", "dsServiceName": "", "serverName": "",
+        "currentTime": NOW.strftime("%Y-%m-%dT%H:%M:%SZ"), "namingContexts": [BASE]}}
+
+
+def verdict(check_id: str, facts, phase: str = "preflight"):
+    return judge(make_site(SITE), (check_id,), phase, env=ENV, replay=facts)[check_id]
+
+
+@pytest.mark.parametrize("forest, status, summary", [
+    (0, Status.FAIL, "forest level Windows 2000 (0) is below Windows Server 2003"),
+    (1, Status.FAIL, "forest level Windows Server 2003 interim (1) is below Windows Server 2003"),
+    (2, Status.PASS, "forest level Windows Server 2003 (2)"),
+    (3, Status.PASS, "forest level Windows Server 2008 (3)"),
+])
+def test_forest_levels(forest, status, summary):
+    outcome = verdict("ad.forest-level", {f"ldap:{URL}:rootdse": rootdse(forest=forest)})
+    assert (outcome.status, outcome.summary) == (status, summary)
+    if status == Status.FAIL:
+        assert "Set-ADForestMode -Identity todorovic.adds -ForestMode Windows2003Forest" in outcome.remediation
+
+
+def test_domain_level_2000_fails():
+    outcome = verdict("ad.domain-level", {f"ldap:{URL}:rootdse": rootdse(domain=0)})
+    assert outcome.status == Status.FAIL
+    assert "Set-ADDomainMode -Identity todorovic.adds -DomainMode Windows2003Domain" in outcome.remediation
+
+
+@pytest.mark.parametrize("upper, status, words", [
+    (1006, Status.FAIL, "older product (LCS 2005, 1006)"),
+    (1150, Status.PASS, "later product (Lync Server 2013 / Skype for Business, 1150)"),
+])
+def test_schema_versions(upper, status, words):
+    facts = {f"ldap:{URL}:rootdse": rootdse(),
+             f"ldap:{URL}:schema-version": {"value": {"rangeUpper": upper, "rangeLower": 3}}}
+    outcome = verdict("ad.schema-prep", facts)
+    assert outcome.status == status and words in outcome.summary
+
+
+def filetime(moment: datetime.datetime) -> int:
+    return int((moment - datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)).total_seconds() * 10**7)
+
+
+DAY = 86400 * 10**7
+POLICY = {"maxPwdAge": -42 * DAY, "lockoutDuration": -30 * 60 * 10**7, "lockoutThreshold": 5}
+
+
+def account(**values):
+    base = {"dn": "CN=RTCService,CN=Users,DC=todorovic,DC=adds", "userAccountControl": 0x200,
+            "pwdLastSet": filetime(NOW - datetime.timedelta(days=1)), "lockoutTime": 0,
+            "accountExpires": 0x7FFFFFFFFFFFFFFF, "msDS-UserPasswordExpiryTimeComputed": None,
+            "msDS-User-Account-Control-Computed": None}
+    base.update(values)
+    return base
+
+
+def test_expiry_from_pwdlastset_and_maxpwdage_when_not_computed():
+    problems, notes, _ = _account_problems(account(), POLICY, NOW, 30)
+    assert problems == [] and notes == ["password expires 2027-01-07 12:00 UTC (41 days)"]
+    problems, _, fixes = _account_problems(account(), POLICY, NOW, 45)
+    assert problems == ["password expires 2027-01-07 12:00 UTC (41 days), within the 45-day threshold"]
+    assert fixes[0].startswith('dsmod user "CN=RTCService,CN=Users,DC=todorovic,DC=adds" -pwdneverexpires yes')
+
+
+def test_must_change_password_and_expired_account():
+    problems, _, fixes = _account_problems(
+        account(pwdLastSet=0, accountExpires=filetime(NOW - datetime.timedelta(days=2))), POLICY, NOW, 30)
+    assert problems == ["account expires 2026-11-25", "password expired or must be changed at next logon"]
+    assert any("-acctexpires never" in f for f in fixes)
+
+
+def test_lockout_from_lockouttime_on_a_2003_dc():
+    recent = filetime(NOW - datetime.timedelta(minutes=5))
+    old = filetime(NOW - datetime.timedelta(hours=2))
+    assert _account_problems(account(lockoutTime=recent), POLICY, NOW, 30)[0] == ["locked out since 2026-11-27 11:55 UTC"]
+    assert _account_problems(account(lockoutTime=old), POLICY, NOW, 30)[0] == []  # lockout duration elapsed
+
+
+def test_no_maximum_password_age_means_no_expiry():
+    problems, notes, _ = _account_problems(account(), {**POLICY, "maxPwdAge": 0}, NOW, 30)
+    assert problems == [] and notes == ["password does not expire (no maximum password age)"]
