@@ -1,0 +1,41 @@
+"""Pure certificate helpers: text from servers made safe, RFC 6125 name matching."""
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, strategies as st
+
+from ocscheck import certs
+from ocscheck.facts.sip import _complete
+
+
+@given(st.text(), st.integers(min_value=1, max_value=300))
+def test_printable_never_lets_control_characters_through(text, limit):
+    shown = certs.printable(text, limit)
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f]", shown)
+    assert len(shown) <= limit + 1  # plus the ellipsis
+
+
+def test_printable_escapes_readably():
+    assert certs.printable("a\r\nb\x1b[2J\x00") == "a\\r\\nb\\x1b[2J\\x00"
+
+
+def test_name_matching():
+    assert certs.name_matches("sip.todorovic.fr", "SIP.todorovic.fr.")
+    assert certs.name_matches("*.todorovic.fr", "sip.todorovic.fr")
+    assert not certs.name_matches("*.todorovic.fr", "todorovic.fr")
+    assert not certs.name_matches("*.todorovic.fr", "a.sip.todorovic.fr")
+    assert not certs.name_matches("ocs.todorovic.adds", "sip.todorovic.fr")
+
+
+@given(st.binary(max_size=200))
+def test_sip_reader_never_claims_a_message_without_its_blank_line(data):
+    if b"\r\n\r\n" not in data:
+        assert not _complete(data)
+
+
+def test_sip_reader_waits_for_the_body():
+    head = b"SIP/2.0 200 OK\r\nContent-Length: 4\r\n\r\n"
+    assert not _complete(head + b"ab")
+    assert _complete(head + b"abcd")
+    assert _complete(b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n")  # compact form of Content-Length
