@@ -114,3 +114,19 @@ def test_missing_secret_skips_as_not_configured():
                           context(), 1, 5)
     assert outcomes[0].status is Status.SKIP
     assert outcomes[0].summary == "not configured: environment variable NOPE (LDAP password) is not set"
+
+
+def test_run_clock_is_recorded_and_replayed():
+    import datetime
+
+    ctx = context()
+    first = ctx.facts.now()
+    assert first.tzinfo is not None and abs(datetime.datetime.now(datetime.timezone.utc) - first).total_seconds() < 5
+    assert ctx.facts.now() == first  # one reference time per run
+    recording = ctx.facts.store.recording()
+    assert recording["clock:now"] == {"value": first.isoformat()}
+    redactor = Redactor()
+    site = make_site()
+    replayed = Facts(site, FactStore(redactor, replay={"clock:now": {"value": "2026-01-02T03:04:05+00:00"}}),
+                     Secrets(redactor, environ={}))
+    assert replayed.now() == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)

@@ -4,6 +4,7 @@ Checks read facts only through here (``ctx.facts.dns.lookup(...)``), never do I/
 """
 from __future__ import annotations
 
+import datetime
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,15 @@ class Facts:
     @property
     def timeout(self) -> float:
         return self.site.run.timeout
+
+    def now(self) -> datetime.datetime:
+        """The run's reference time (UTC), recorded like any fact.
+
+        Ages and expiries are judged against it, so replaying a recording judges them as they were
+        when it was made, not as they would be today.
+        """
+        stamp = self.store.get("clock:now", lambda: datetime.datetime.now(datetime.timezone.utc).isoformat())
+        return datetime.datetime.fromisoformat(stamp)
 
     def secret(self, env_name: str, purpose: str) -> str:
         """A secret for a fetch; a missing one makes the fact unavailable (skip: not configured)."""
