@@ -163,6 +163,7 @@ def _run(phase: str, config: Path, example: bool, only: Tuple[str, ...], skip: T
     started, clock = datetime.now().replace(microsecond=0), time.monotonic()
     outcomes = run_checks(selected, CheckContext(site, facts, Phase(phase)), workers=site.run.workers,
                           timeout=fact_timeout * 3, progress=progress)
+    facts.close()
     if progress:
         click.echo("\r\x1b[K", err=True, nl=False)
     report = RunReport(phase=phase, started=started, duration_s=time.monotonic() - clock, outcomes=tuple(outcomes),

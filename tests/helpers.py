@@ -45,5 +45,6 @@ def judge(site: Site, ids: Iterable[str], phase: str = "post", env: Optional[Dic
     specs = select(load_all().specs(), Phase(phase), only=list(ids))
     ctx = CheckContext(site=site, facts=facts, phase=Phase(phase))
     outcomes = run_checks(specs, ctx, workers=site.run.workers, timeout=site.run.timeout * 3)
+    facts.close()
     judge.last_store = store  # type: ignore[attr-defined]
     return {o.id: o for o in outcomes}

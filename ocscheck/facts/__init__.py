@@ -42,6 +42,15 @@ class Facts:
                 self._sources[name] = factory(self)
             return self._sources[name]
 
+    def close(self) -> None:
+        """End the run's sessions (LDAP connections, WinRM shells) once every check is done."""
+        with self._lock:
+            sources = list(self._sources.values())
+        for source in sources:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
     @property
     def timeout(self) -> float:
         return self.site.run.timeout

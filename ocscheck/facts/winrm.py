@@ -75,6 +75,11 @@ class HostFacts:
         self._lock = threading.Lock()
         self._client: Optional[_WinrmClient] = None
 
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+
     @property
     def source(self) -> str:
         if self.snapshot_path:
@@ -274,6 +279,11 @@ class _WinrmClient:
                 failure = _translate(exc, self.endpoint, self._settings, self._facts.timeout)
                 self._note(failure)
                 raise failure from None
+
+    def close(self) -> None:
+        """Delete the shell now (the finalizer runs once: a later garbage collection does nothing)."""
+        if self._finalizer is not None:
+            self._finalizer()
 
     def _note(self, failure: FactUnavailable) -> None:
         if failure.reason in _STICKY:
