@@ -310,7 +310,7 @@ def cert_revocation(ctx: CheckContext) -> Result:
             raise
         bundle = []  # the presented chain still gives the issuers; the verdict says what was not checked
     path = certs.build_path(subject.leaf, subject.chain[1:], bundle)
-    found = _Revocation(ctx, datetime.datetime.now(datetime.timezone.utc))
+    found = _Revocation(ctx, ctx.facts.now())
     for index, link in enumerate(path.links):
         cert = link.cert
         if certs.is_self_signed(cert):
@@ -428,7 +428,7 @@ def cert_validity(ctx: CheckContext) -> Result:
     Source: RFC 5280 validity; site policy for the threshold.
     """
     subject = subject_certificate(ctx)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = ctx.facts.now()
     threshold = ctx.site.thresholds.cert_expiry_days
     evidence = [subject.where] + [f"{certs.short_name(c.subject)}: {c.not_valid_before_utc:%Y-%m-%d %H:%M} to "
                                   f"{c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC" for c in subject.chain]

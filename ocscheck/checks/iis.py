@@ -21,11 +21,7 @@ IIS_APPID = "{4dc3e181-e14b-4a21-b022-59fc669b0914}"  # the application id IIS r
 def _host_binding(ctx: CheckContext) -> Tuple[Optional[HttpsBinding], str]:
     """The binding read on the host, or None and why it was not."""
     try:
-        host = ctx.facts.host("server")
-    except ModuleNotFoundError:  # TEMPORARY until facts/winrm.py (Windows host issue) is on main; then remove
-        return None, "binding not read: the WinRM host facts are not part of this build"
-    try:
-        return host.https_binding(), ""
+        return ctx.facts.host("server").https_binding(), ""
     except FactUnavailable as exc:
         return None, f"binding not read on the host ({exc.reason}: {exc.detail})"
 
