@@ -317,7 +317,6 @@ def test_untrusted_ldaps_certificate_is_an_error_not_a_downgrade(good: Lab):
 
 def test_dc_down_is_an_error_within_the_timeout(good: Lab):
     # Nothing listens on 127.0.0.5 (the bulk DC's address, used only inside its own test): refused at once.
-    started = time.monotonic()
     outcome = run(good, ids=("ad.forest-level",), ldap={"url": "ldaps://127.0.0.5"})["ad.forest-level"]
     assert outcome.status == Status.ERROR
     assert "unreachable" in outcome.summary

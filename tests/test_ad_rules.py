@@ -95,7 +95,8 @@ def test_must_change_password_and_expired_account():
 def test_lockout_from_lockouttime_on_a_2003_dc():
     recent = filetime(NOW - datetime.timedelta(minutes=5))
     old = filetime(NOW - datetime.timedelta(hours=2))
-    assert _account_problems(account(lockoutTime=recent), POLICY, NOW, 30)[0] == ["locked out since 2026-11-27 11:55 UTC"]
+    locked = _account_problems(account(lockoutTime=recent), POLICY, NOW, 30)[0]
+    assert locked == ["locked out since 2026-11-27 11:55 UTC"]
     assert _account_problems(account(lockoutTime=old), POLICY, NOW, 30)[0] == []  # lockout duration elapsed
 
 

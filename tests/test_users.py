@@ -1,7 +1,7 @@
 """users.sip against the real Samba AD DC (tests/lab/samba.py): each scenario adds its users and removes them."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import List
 
 import pytest
 

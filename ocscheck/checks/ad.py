@@ -3,7 +3,7 @@ service accounts, the pool object (LDAP) and replication (LDAP repsFrom + repadm
 from __future__ import annotations
 
 import datetime
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ocscheck.context import CheckContext
 from ocscheck.facts.contracts import ReplicationLink
@@ -409,7 +409,7 @@ def replication(ctx: CheckContext) -> Result:
     try:
         state = ctx.facts.ldap.replication_state()
         links += state.links
-        unreadable = [f"{url}: {why}" for url, why in state.unreadable]
+        unreadable = [why for _url, why in state.unreadable]  # the reason names the URL
         dsa_count = state.dsa_count
         now = ctx.facts.ldap.rootdse().now
     except FactUnavailable as exc:
@@ -433,7 +433,7 @@ def replication(ctx: CheckContext) -> Result:
                            "[ldap] replication_dcs.")
     max_age = datetime.timedelta(hours=ctx.site.thresholds.replication_max_age_hours)
     evidence, bad = [], []
-    for link in sorted(links, key=lambda l: (l.destination_dc, l.naming_context, l.source_dc, l.origin)):
+    for link in sorted(links, key=lambda x: (x.destination_dc, x.naming_context, x.source_dc, x.origin)):
         age = now - parse_iso(link.last_success) if link.last_success else None
         problems = []
         if link.consecutive_failures > 0:

@@ -49,7 +49,8 @@ def sip_users(ctx: CheckContext) -> Result:
         state = "supported" if domain in site_domains else "NOT a site SIP domain"
         evidence.append(f"{group['count']} URI(s) in {domain} ({state})")
         if domain not in site_domains:
-            fails.append(f"{group['count']} URI(s) in foreign domain {domain}: {_names(group['sample'], group['count'])}")
+            fails.append(f"{group['count']} URI(s) in foreign domain {domain}: "
+                         f"{_names(group['sample'], group['count'])}")
     if summary["malformed"]["count"]:
         group = summary["malformed"]
         shown = ", ".join(f"{dn} ({uri or 'empty'})" for dn, uri in group["sample"][:LISTED])

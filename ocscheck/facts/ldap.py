@@ -243,13 +243,6 @@ class LdapFacts:
                 session.connection = None
                 raise _unavailable(exc, target.url, self._facts.timeout) from None
 
-    def close(self) -> None:
-        with self._lock:
-            for session in self._sessions.values():
-                if session.connection is not None:
-                    _close(session.connection)
-                    session.connection = None
-
     # ------------------------------------------------------------------------------ raw searches
 
     @staticmethod
@@ -299,7 +292,8 @@ class LdapFacts:
     def rtc_objects(self) -> Dict[str, Any]:
         """The forest-prep tree: RTC Service containers (with partition) and the objects beneath them."""
         dse = self.rootdse()
-        bases = (("system", f"CN=System,{dse.root_domain_nc}"), ("configuration", f"CN=Services,{dse.configuration_nc}"))
+        bases = (("system", f"CN=System,{dse.root_domain_nc}"),
+                 ("configuration", f"CN=Services,{dse.configuration_nc}"))
 
         def fetch(conn):
             services, objects = [], []

@@ -12,7 +12,6 @@ where they are handled.
 from __future__ import annotations
 
 import datetime
-import os
 import ssl
 import subprocess
 import time
@@ -29,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from ldap3.protocol.microsoft import security_descriptor_control
 
-from tests.lab import DC1, DC2, Server, require_root, require_tool, run, unavailable
+from tests.lab import DC1, DC2, Server, require_root, require_tool, run
 
 DOMAIN = "todorovic.adds"
 REALM = DOMAIN.upper()
@@ -176,7 +175,7 @@ class SambaDC:
         samba_tool = require_tool("samba-tool")
         self.workdir.mkdir(parents=True, exist_ok=True)
         run(self.wrap([samba_tool, "domain", "join", DOMAIN, "DC", f"--server={first.ip}",
-             f"--username=Administrator", f"--password={ADMIN_PASSWORD}", f"--targetdir={self.workdir}",
+             "--username=Administrator", f"--password={ADMIN_PASSWORD}", f"--targetdir={self.workdir}",
              f"--option=netbios name={self.hostname.upper()}", "--dns-backend=SAMBA_INTERNAL",
              *self._common_options()]), timeout=120)
         self._configure()
@@ -245,7 +244,7 @@ class SambaDC:
     def drs_replicate(self, destination: "SambaDC", source: "SambaDC", nc: str, check: bool = True) -> str:
         """Ask ``destination`` to pull ``nc`` from ``source`` now (DRS over RPC, names from the hosts file)."""
         argv = [require_tool("samba-tool"), "drs", "replicate", destination.fqdn, source.fqdn, nc,
-                f"--username=Administrator", f"--password={ADMIN_PASSWORD}"]
+                "--username=Administrator", f"--password={ADMIN_PASSWORD}"]
         if check:
             return run(self.wrap(argv)).stdout
         done = subprocess.run(self.wrap(argv), capture_output=True, text=True, timeout=60)
@@ -271,7 +270,8 @@ class SambaDC:
         self.ldbmodify("dn:\nchangetype: modify\nadd: schemaUpdateNow\nschemaUpdateNow: 1\n-\n")
 
     def dacl_sddl(self, dn: str) -> str:
-        done = run([require_tool("ldbsearch"), "-H", f"ldap://{self.ip}", f"-UAdministrator%{ADMIN_PASSWORD}", "-b", dn, "-s", "base", "--controls=sd_flags:1:4",
+        done = run([require_tool("ldbsearch"), "-H", f"ldap://{self.ip}", f"-UAdministrator%{ADMIN_PASSWORD}",
+                    "-b", dn, "-s", "base", "--controls=sd_flags:1:4",
                     "nTSecurityDescriptor"])
         text, inside = "", False
         for line in done.stdout.splitlines():
