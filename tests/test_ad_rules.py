@@ -98,8 +98,21 @@ def test_lockout_from_lockouttime_on_a_2003_dc():
     locked = _account_problems(account(lockoutTime=recent), POLICY, NOW, 30)[0]
     assert locked == ["locked out since 2026-11-27 11:55 UTC"]
     assert _account_problems(account(lockoutTime=old), POLICY, NOW, 30)[0] == []  # lockout duration elapsed
+    until_unlocked = {**POLICY, "lockoutDuration": -0x8000000000000000}
+    assert _account_problems(account(lockoutTime=old), until_unlocked, NOW, 30)[0] == [
+        "locked out since 2026-11-27 10:00 UTC"]
 
 
 def test_no_maximum_password_age_means_no_expiry():
     problems, notes, _ = _account_problems(account(), {**POLICY, "maxPwdAge": 0}, NOW, 30)
-    assert problems == [] and notes == ["password does not expire (no maximum password age)"]
+    assert problems == [] and notes == ["password does not expire (no maximum password age applies)"]
+
+
+def test_computed_expiry_wins_over_the_domain_policy():
+    # A fine-grained policy without maximum age: the DC computes "never" although maxPwdAge is 42 days.
+    never = account(**{"msDS-UserPasswordExpiryTimeComputed": 0x7FFFFFFFFFFFFFFF})
+    assert _account_problems(never, POLICY, NOW, 30)[:2] == ([], ["password does not expire (no maximum password "
+                                                                  "age applies)"])
+    soon = account(**{"msDS-UserPasswordExpiryTimeComputed": filetime(NOW + datetime.timedelta(days=2))})
+    assert _account_problems(soon, POLICY, NOW, 30)[0] == [
+        "password expires 2026-11-29 12:00 UTC (2 days), within the 30-day threshold"]

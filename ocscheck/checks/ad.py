@@ -270,8 +270,10 @@ def _account_problems(account: Dict, policy: Dict, now: datetime.datetime,
     duration = policy.get("lockoutDuration")
     locked = bool(computed & UF_LOCKOUT)
     if lockout and not locked and duration is not None:
-        # Without the computed flag (2003 DCs): locked while lockoutTime + duration is ahead (0 = until unlocked).
-        locked = duration == 0 or lockout + datetime.timedelta(microseconds=abs(duration) // 10) > now
+        # Without the computed flag (2003 DCs): locked while lockoutTime + duration is ahead; a duration of
+        # 0x8000000000000000 (or 0) means until an administrator unlocks.
+        forever = duration == 0 or abs(duration) >= 0x7FFFFFFFFFFFFFFF
+        locked = forever or lockout + datetime.timedelta(microseconds=abs(duration) // 10) > now
     if locked:
         problems.append(f"locked out since {lockout:%Y-%m-%d %H:%M} UTC" if lockout else "locked out")
         fixes.append(f'$u = [ADSI]"LDAP://{dn}"; $u.Put("lockoutTime", 0); $u.SetInfo()')
@@ -282,22 +284,25 @@ def _account_problems(account: Dict, policy: Dict, now: datetime.datetime,
     if uac & UF_DONT_EXPIRE_PASSWD:
         notes.append("password never expires")
         return problems, notes, fixes
-    max_age = policy.get("maxPwdAge")
     pwd_last_set = account.get("pwdLastSet")
-    expiry = filetime(account.get("msDS-UserPasswordExpiryTimeComputed"))
     if pwd_last_set == 0 or computed & UF_PASSWORD_EXPIRED:
         problems.append("password expired or must be changed at next logon")
-    elif expiry is None and max_age and pwd_last_set:
-        expiry = filetime(pwd_last_set + abs(max_age))
-    if expiry is None and not problems and not (max_age and pwd_last_set):
-        notes.append("password does not expire (no maximum password age)")
-    elif expiry is not None:
-        left = expiry - now
-        when = f"password expires {expiry:%Y-%m-%d %H:%M} UTC ({left.days} days)"
-        if left <= datetime.timedelta(days=threshold_days):
-            problems.append(when + f", within the {threshold_days}-day threshold")
+    else:
+        raw = account.get("msDS-UserPasswordExpiryTimeComputed")
+        max_age = policy.get("maxPwdAge")
+        if raw is not None:  # 2008+ DCs compute it, fine-grained password policies included
+            expiry = filetime(raw)  # None: "never" (0x7FFFFFFFFFFFFFFF)
+        else:  # 2003 DCs: pwdLastSet + the domain's maxPwdAge (negative; 0 = no maximum)
+            expiry = filetime(pwd_last_set + abs(max_age)) if max_age and pwd_last_set else None
+        if expiry is None:
+            notes.append("password does not expire (no maximum password age applies)")
         else:
-            notes.append(when)
+            left = expiry - now
+            when = f"password expires {expiry:%Y-%m-%d %H:%M} UTC ({left.days} days)"
+            if left <= datetime.timedelta(days=threshold_days):
+                problems.append(when + f", within the {threshold_days}-day threshold")
+            else:
+                notes.append(when)
     if any("password" in p for p in problems):
         fixes.append(f'dsmod user "{dn}" -pwdneverexpires yes   (after setting a new password if expired: '
                      f'dsmod user "{dn}" -pwd *)')

@@ -46,6 +46,7 @@ ADMIN_PASSWORD = "Adm1n-Lab-Passw0rd"
 READER = "ocsreader"
 READER_PASSWORD = "Read3r-Lab-Passw0rd"
 READER_ENV = "OCSCHECK_LDAP_PASSWORD"
+SERVICE_UAC = 0x10200  # normal account, password never expires
 
 SCHEMA_DIR = Path(__file__).with_name("ocs_schema")
 
@@ -465,6 +466,27 @@ class Lab:
     saved_dacls: Dict[str, str] = field(default_factory=dict)  # DACLs before domain prep (to undo it)
     sip_users: List[str] = field(default_factory=list)        # the prepared forest's users (alice, bob)
 
+    service_accounts: List[str] = field(default_factory=list)
+
+    def prepare_good(self) -> None:
+        """What a correct deployment leaves in AD: forest prep (configuration partition, SIP domain
+        todorovic.fr), the SE R2 pool of ocs.todorovic.adds, domain prep, RTCService and
+        RTCComponentService with passwords that never expire, and SIP users alice and bob."""
+        forest = self.forest
+        forest.forest_prep()
+        forest.add_pool()
+        self.saved_dacls = forest.domain_prep()
+        self.service_accounts = [forest.add_user(name, uac=SERVICE_UAC, password="Svc-Lab-Passw0rd1")
+                                 for name in ("RTCService", "RTCComponentService")]
+        self.sip_users = [forest.add_user(name, uri=f"sip:{name}@{SIP_DOMAIN}", mail=f"{name}@{SIP_DOMAIN}",
+                                          home=home_server_dn(), password="User-Lab-Passw0rd1")
+                          for name in ("alice", "bob")]
+
+    def unprepare_good(self) -> None:
+        self.forest.delete(*self.sip_users, *self.service_accounts)
+        self.forest.restore_dacls(self.saved_dacls)
+        self.forest.forest_unprep()
+
     def reset_rtc_tree(self) -> None:
         """Back to forest prep in the configuration partition with the pool, users re-homed on it
         (AD turned their home server reference into a deleted object when the old pool went)."""
@@ -518,14 +540,7 @@ def start_good_lab(workdir: Path) -> Tuple[Dict[str, object], Callable[[], None]
     password is in the environment variable named by site["ldap"]["password_env"] (see Lab.env)."""
     lab = start_lab(workdir)
     try:
-        lab.forest.forest_prep()
-        lab.forest.add_pool()
-        lab.forest.domain_prep()
-        for account in ("RTCService", "RTCComponentService"):
-            lab.forest.add_user(account, uac=SERVICE_UAC, password="Svc-Lab-Passw0rd1")
-        for name in ("alice", "bob"):
-            lab.forest.add_user(name, uri=f"sip:{name}@{SIP_DOMAIN}", mail=f"{name}@{SIP_DOMAIN}",
-                                home=home_server_dn(), password="User-Lab-Passw0rd1")
+        lab.prepare_good()
     except BaseException:
         lab.dc1.stop()
         raise
@@ -540,25 +555,12 @@ def samba_lab(tmp_path_factory) -> Iterator[Lab]:
     lab.dc1.stop()
 
 
-SERVICE_UAC = 0x10200  # normal account, password never expires
-
-
 @pytest.fixture(scope="session")
 def samba_good(samba_lab: Lab) -> Iterator[Lab]:
     """DC1 holding a fully prepared forest (start_good_lab's objects). Tests that change it put it back."""
-    forest = samba_lab.forest
-    forest.forest_prep()
-    forest.add_pool()
-    samba_lab.saved_dacls = forest.domain_prep()
-    accounts = [forest.add_user(name, uac=SERVICE_UAC, password="Svc-Lab-Passw0rd1")
-                for name in ("RTCService", "RTCComponentService")]
-    samba_lab.sip_users = [forest.add_user(name, uri=f"sip:{name}@{SIP_DOMAIN}", mail=f"{name}@{SIP_DOMAIN}",
-                                           home=home_server_dn(), password="User-Lab-Passw0rd1")
-                           for name in ("alice", "bob")]
+    samba_lab.prepare_good()
     yield samba_lab
-    forest.delete(*samba_lab.sip_users, *accounts)
-    forest.restore_dacls(samba_lab.saved_dacls)
-    forest.forest_unprep()
+    samba_lab.unprepare_good()
 
 
 @pytest.fixture(scope="session")
