@@ -238,6 +238,18 @@ def test_disabled_account_fails_with_dsmod(good: Lab):
     assert outcome.remediation == f'dsmod user "{dn}" -disabled no'
 
 
+def test_disabled_bind_account_is_named_in_the_error(good: Lab):
+    dn = _rtcservice(good)
+    good.forest.set_attributes(dn, {"userAccountControl": [str(SERVICE_UAC | 0x2)]})
+    try:
+        outcome = run(good, ids=("ad.forest-level",), ldap={"user": f"RTCService@{DOMAIN}"},
+                      env={READER_ENV: "Svc-Lab-Passw0rd1"})["ad.forest-level"]
+    finally:
+        good.forest.set_attributes(dn, {"userAccountControl": [str(SERVICE_UAC)]})
+    assert outcome.status == Status.ERROR
+    assert "refused: account disabled (" in outcome.summary, outcome.summary
+
+
 def test_locked_out_account_fails(good: Lab):
     import ldap3
 
@@ -295,7 +307,8 @@ def test_bad_password_is_an_error_without_the_secret(good: Lab):
         assert outcome.status == Status.ERROR, (outcome.id, outcome.summary)
         assert wrong not in outcome.summary + " ".join(outcome.evidence)
     summary = outcomes["ad.forest-level"].summary
-    assert summary.startswith("authentication failed: ldaps://127.0.0.2: bind as ocsreader@todorovic.adds refused")
+    assert summary.startswith("authentication failed: ldaps://127.0.0.2: bind as ocsreader@todorovic.adds refused: "
+                              "wrong user name or password (")
     assert wrong not in str(judge.last_store.recording())
 
 

@@ -50,6 +50,11 @@ _ACCOUNT_ATTRIBUTES = ("userAccountControl", "pwdLastSet", "lockoutTime", "accou
                        "msDS-UserPasswordExpiryTimeComputed", "msDS-User-Account-Control-Computed")
 _USER_ATTRIBUTES = ("msRTCSIP-PrimaryUserAddress", "msRTCSIP-PrimaryHomeServer", "mail")
 SIP_USER_FILTER = "(&(objectClass=user)(msRTCSIP-UserEnabled=TRUE))"
+# The "data NNN" sub-code of AD's invalidCredentials answer says why the bind account was refused.
+_BIND_DATA = {"52e": "wrong user name or password", "525": "no such user", "530": "logon not permitted now",
+              "531": "logon not permitted from this workstation", "532": "password expired",
+              "533": "account disabled", "701": "account expired", "773": "password must be changed",
+              "775": "account locked out"}
 _ROOTDSE_INT = ("forestFunctionality", "domainFunctionality", "domainControllerFunctionality")
 _ROOTDSE_TEXT = ("defaultNamingContext", "configurationNamingContext", "schemaNamingContext",
                  "rootDomainNamingContext", "dnsHostName", "dsServiceName", "serverName", "currentTime")
@@ -187,11 +192,9 @@ class LdapFacts:
         server = ldap3.Server(target.host, port=target.port, use_ssl=target.ldaps, tls=tls,
                               get_info=ldap3.NONE, connect_timeout=timeout)
         if self._settings.auth == "ntlm":
-            user = self._settings.user
-            if "\\" not in user:  # ldap3's NTLM wants DOMAIN\user
-                name, _, domain = user.partition("@")
-                user = f"{domain.split('.')[0].upper()}\\{name}"
-            options = dict(user=user, password=password, authentication=ldap3.NTLM)
+            if "\\" not in self._settings.user:  # the NetBIOS domain name cannot be guessed from a UPN
+                raise FactUnavailable(Reason.NOT_CONFIGURED, "[ldap] auth = \"ntlm\" needs user as DOMAIN\\name")
+            options = dict(user=self._settings.user, password=password, authentication=ldap3.NTLM)
         else:
             options = dict(user=self._settings.user, password=password, authentication=ldap3.SIMPLE)
         # ldap3 packs receive_timeout into SO_RCVTIMEO as whole seconds on POSIX: it must be an int.
@@ -205,8 +208,11 @@ class LdapFacts:
             if not connection.bind():
                 result = connection.result or {}
                 if result.get("result") == 49:
-                    raise FactUnavailable(Reason.AUTH_FAILED, f"{where}: bind as {self._settings.user} refused "
-                                                              f"(invalidCredentials: {result.get('message', '')})")
+                    message = result.get("message", "")
+                    why = next((text for code, text in _BIND_DATA.items() if f"data {code}," in message),
+                               "invalid credentials")
+                    raise FactUnavailable(Reason.AUTH_FAILED, f"{where}: bind as {self._settings.user} refused: "
+                                                              f"{why} ({message.strip()})")
                 raise FactUnavailable(Reason.REFUSED, f"{where}: bind as {self._settings.user} failed: "
                                                       f"{result.get('description')} {result.get('message', '')}")
         except FactUnavailable:
