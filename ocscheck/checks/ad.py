@@ -411,6 +411,7 @@ def replication(ctx: CheckContext) -> Result:
     unreadable: List[str] = []
     dsa_count = 0
     now = None
+    ldap_error: Optional[FactUnavailable] = None
     try:
         state = ctx.facts.ldap.replication_state()
         links += state.links
@@ -418,14 +419,18 @@ def replication(ctx: CheckContext) -> Result:
         dsa_count = state.dsa_count
         now = ctx.facts.ldap.rootdse().now
     except FactUnavailable as exc:
-        if not exc.reason.skips:
-            unreadable.append(f"LDAP {ctx.site.ldap.url}: {exc}")
-        else:
+        if exc.reason.skips:
             absent.append(f"ldap: {exc}")
+        else:
+            ldap_error = exc
     repadmin, why = _repadmin_links(ctx)
     links += repadmin
     if why:
         absent.append(why)
+    if ldap_error is not None:
+        if not repadmin:
+            raise ldap_error  # the site's DC cannot be read and nothing else tells: error, like every AD check
+        unreadable.append(str(ldap_error))
     now = now or datetime.datetime.now(datetime.timezone.utc)
     if not links and not unreadable:
         if len(absent) == 2:
