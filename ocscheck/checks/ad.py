@@ -320,11 +320,11 @@ def service_accounts(ctx: CheckContext) -> Result:
     Preflight: a missing account passes (setup's wizard can create it). Post: it fails.
     Fix: `dsmod user "<DN>" -pwdneverexpires yes`, `dsmod user "<DN>" -disabled no` (PowerShell 2.0 has
     no AD cmdlets before the 2008 R2 module; ADSI unlocks: `$u=[ADSI]"LDAP://<DN>"; $u.Put("lockoutTime",0);
-    $u.SetInfo()`). Times are judged against the DC's clock (RootDSE currentTime).
+    $u.SetInfo()`). Times are judged against the run clock (recorded: a replay judges as the run did).
     Source: tutorial ("mot de passe qui expire ?"); event 7038 samples.
     """
     ldap = ctx.facts.ldap
-    now = ldap.rootdse().now
+    now = ctx.facts.now()
     policy = ldap.domain_policy()
     threshold = ctx.site.thresholds.password_expiry_days
     evidence, failures, fixes = [], [], []
@@ -410,14 +410,12 @@ def replication(ctx: CheckContext) -> Result:
     absent: List[str] = []
     unreadable: List[str] = []
     dsa_count = 0
-    now = None
     ldap_error: Optional[FactUnavailable] = None
     try:
         state = ctx.facts.ldap.replication_state()
         links += state.links
         unreadable = [why for _url, why in state.unreadable]  # the reason names the URL
         dsa_count = state.dsa_count
-        now = ctx.facts.ldap.rootdse().now
     except FactUnavailable as exc:
         if exc.reason.skips:
             absent.append(f"ldap: {exc}")
@@ -431,7 +429,7 @@ def replication(ctx: CheckContext) -> Result:
         if not repadmin:
             raise ldap_error  # the site's DC cannot be read and nothing else tells: error, like every AD check
         unreadable.append(str(ldap_error))
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = ctx.facts.now()
     if not links and not unreadable:
         if len(absent) == 2:
             raise FactUnavailable(Reason.NOT_CONFIGURED, "; ".join(absent))

@@ -73,7 +73,7 @@ class RootDse:
     root_domain_nc: str
     naming_contexts: Tuple[str, ...]
     dns_host_name: str
-    current_time: Optional[str]     # the DC's clock, ISO 8601 UTC: "now" for ages and expiries
+    current_time: Optional[str]     # the DC's clock, ISO 8601 UTC (ages are judged on the run clock)
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "RootDse":
@@ -82,11 +82,6 @@ class RootDse:
                    data["rootDomainNamingContext"], tuple(data["namingContexts"]), data["dnsHostName"],
                    data["currentTime"])
 
-    @property
-    def now(self) -> datetime.datetime:
-        if self.current_time:
-            return parse_iso(self.current_time)
-        return datetime.datetime.now(datetime.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -248,6 +243,16 @@ class LdapFacts:
                 _close(session.connection)
                 session.connection = None
                 raise _unavailable(exc, target.url, self._facts.timeout) from None
+
+    def close(self) -> None:
+        """Unbind every DC connection of the run (Facts.close, once the checks are done)."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+        for session in sessions:
+            with session.lock:
+                if session.connection is not None:
+                    _close(session.connection)
+                    session.connection = None
 
     # ------------------------------------------------------------------------------ raw searches
 
