@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite against the real lab servers.
 #   bash tests/run.sh [pytest args…]
+#   bash tests/run.sh --record-example     re-record ocscheck/example/ from the lab (same set-up, no pytest)
 # As root: installs the lab's missing Debian packages (tests/lab/packages.txt), creates a
 # private network namespace (only `lo` inside, so nothing can leave the machine) and runs
 # pytest in it. Not root: runs pytest directly; tests needing root fail under CI=true, skip otherwise.
@@ -44,7 +45,12 @@ HOSTS
   trap cleanup EXIT
   ip netns add "$ns"
   ip -n "$ns" link set lo up
-  ip netns exec "$ns" "$venv/bin/python" -m pytest "$@"
+  run_in_lab() { ip netns exec "$ns" "$@"; }
 else
-  "$venv/bin/python" -m pytest "$@"
+  run_in_lab() { "$@"; }
+fi
+if [ "${1:-}" = "--record-example" ]; then
+  run_in_lab "$venv/bin/python" -m tests.lab.record_example
+else
+  run_in_lab "$venv/bin/python" -m pytest "$@"
 fi

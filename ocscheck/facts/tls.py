@@ -273,7 +273,8 @@ class TlsFacts:
         if not path:
             raise FactUnavailable(Reason.NOT_CONFIGURED, "no CA bundle: set tls.ca_bundle to a PEM file with the "
                                                          "internal root (and intermediate) CA certificates")
-        pems = self._store.get(f"cabundle:{path}", lambda: _read_bundle(Path(path)), self._facts.timeout)
+        # Keyed by file name, not path: a recording must replay wherever it is moved (the bundled example).
+        pems = self._store.get(f"cabundle:{Path(path).name}", lambda: _read_bundle(Path(path)), self._facts.timeout)
         return [x509.load_pem_x509_certificate(p.encode()) for p in pems]
 
     def certificate_file(self) -> CertificateFile:
@@ -282,7 +283,8 @@ class TlsFacts:
         if not path:
             raise FactUnavailable(Reason.NOT_CONFIGURED, "no certificate file: give --certificate FILE "
                                                          "(or tls.certificate in the site file)")
-        data = self._store.get(f"certfile:{path}", lambda: self._read_file(Path(path)), self._facts.timeout)
+        data = self._store.get(f"certfile:{Path(path).name}", lambda: self._read_file(Path(path)),
+                               self._facts.timeout)
         return CertificateFile.from_json(data)
 
     def _read_file(self, path: Path) -> Dict[str, Any]:

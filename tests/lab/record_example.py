@@ -1,13 +1,15 @@
 """Record the bundled example (ocscheck/example/) from the lab's "everything right" scenario.
 
-    python -m tests.lab.record_example        (as root: the lab binds privileged ports)
+    bash tests/run.sh --record-example      (as root: the lab binds privileged ports)
 
-Brings up each area's good lab, writes the site file the run used to ocscheck/example/site.toml
-and the recorded facts of a post and a preflight run next to it. `ocscheck post --example`
-replays them with no network.
+Brings up every area's good lab — Samba AD, PKI + nginx + Kamailio, the WinRM endpoint, the two
+dnsmasq views — writes the site file the runs used to ocscheck/example/site.toml (with the CA bundle
+and the preflight certificate beside it) and the recorded facts of a post and a preflight run.
+`ocscheck post --example` replays them with no network.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +19,8 @@ from typing import Any, Callable, Dict, List
 
 from ocscheck.siteinit import render_site
 from tests.helpers import merge
-from tests.lab import dnsmasq
+from tests.lab import dnsmasq, samba, tls_lab
+from tests import winrm_endpoint
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "ocscheck" / "example"
 BASE: Dict[str, Any] = {
@@ -26,7 +29,6 @@ BASE: Dict[str, Any] = {
     "dns": {"management_server": "ocsdc1.todorovic.adds"},
     "run": {"timeout": 5.0},
 }
-LABS: List[Callable] = [dnsmasq.start_good_lab]
 
 
 def _flatten(values: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
@@ -39,22 +41,27 @@ def _flatten(values: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
 
 def main() -> int:
     stops: List[Callable[[], None]] = []
-    values = BASE
     with tempfile.TemporaryDirectory(prefix="ocscheck-example-") as tmp:
+        work = Path(tmp)
         try:
-            for start in LABS:
-                overrides, stop = start(Path(tmp))
-                stops.append(stop)
-                values = merge(values, overrides)
-            for name in ("ca.pem",):  # files the site refers to travel with the example
-                source = Path(tmp) / name
-                if source.exists():
-                    shutil.copy(source, EXAMPLE / name)
-                    values = merge(values, {"tls": {"ca_bundle": name}})
+            ad, stop = samba.start_good_lab(work / "ad")
+            stops.append(stop)
+            tls, stop = tls_lab.start_good_lab(work / "tls", also_trust=[Path(ad["tls"]["ca_bundle"])])
+            stops.append(stop)
+            hosts, stop = winrm_endpoint.start_good_lab(work / "winrm", tls_lab.good_lab_thumbprint(work / "tls"))
+            stops.append(stop)
+            dns, stop = dnsmasq.start_good_lab(work)
+            stops.append(stop)
+            # The TLS lab's bundle holds both CAs: it must win over the AD lab's.
+            values = merge(merge(merge(merge(BASE, ad), hosts), dns), tls)
+            shutil.copy(values["tls"]["ca_bundle"], EXAMPLE / "ca.pem")
+            shutil.copy(work / "tls" / "certs" / "sip.crt", EXAMPLE / "ocs-certificate.pem")
+            values = merge(values, {"tls": {"ca_bundle": "ca.pem", "certificate": "ocs-certificate.pem"}})
             (EXAMPLE / "site.toml").write_text(render_site(_flatten(values)))
+            env = {**os.environ, samba.READER_ENV: samba.READER_PASSWORD, **winrm_endpoint.env()}
             for phase in ("post", "preflight"):
                 subprocess.run([sys.executable, "-m", "ocscheck", phase, "-c", str(EXAMPLE / "site.toml"), "-q",
-                                "--record", str(EXAMPLE / f"{phase}.facts.json")], check=False)
+                                "--record", str(EXAMPLE / f"{phase}.facts.json")], check=False, env=env)
         finally:
             for stop in reversed(stops):
                 stop()
