@@ -17,7 +17,6 @@ from tests.lab import samba
 from tests.lab.samba import BASE_DN, DOMAIN, READER_ENV, READER_PASSWORD, SERVICE_UAC, SIP_DOMAIN, Lab
 
 # Registered as a plugin, not imported: an imported session fixture is instantiated once per module.
-pytest_plugins = ("tests.lab.samba",)
 
 AD_CHECKS = ("ad.forest-level", "ad.domain-level", "ad.schema-prep", "ad.forest-prep", "ad.domain-prep",
              "ad.sip-domain", "ad.service-accounts", "ad.pool")

@@ -10,7 +10,6 @@ from tests.helpers import judge, make_site
 from tests.lab.samba import BASE_DN, NAMING_CONTEXTS, Lab, SambaDC
 
 # Registered as a plugin, not imported: an imported session fixture is instantiated once per module.
-pytest_plugins = ("tests.lab.samba",)
 
 REPADMIN_FAILURES = Path(__file__).parent / "fixtures" / "windows" / "repadmin-showrepl-failures.csv"
 

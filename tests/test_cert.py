@@ -20,7 +20,7 @@ from ocscheck.reports import RunReport, renderers
 from ocscheck.siteinit import render_site
 from tests.helpers import judge, make_site
 from tests.lab.pki import CLIENT_AUTH, CRL_BASE, SERVER_AUTH, Pki, key, now
-from tests.lab.tls_lab import GOOD_SANS, good_lab_thumbprint, start_good_lab, tls_lab  # noqa: F401
+from tests.lab.tls_lab import GOOD_SANS, good_lab_thumbprint, start_good_lab
 
 SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
 IDS = ["cert.*", "sip.*", "iis.*"]
@@ -150,7 +150,7 @@ def test_revoked_in_the_delta_crl_only(tls_lab):
     leaf = pki.leaf(sans=GOOD_SANS)
     outcomes, statuses = run(tls_lab(pki=pki, leaf=leaf, delta="published", delta_revoked=[leaf.cert]))
     assert statuses == {**GOOD, "cert.revocation": "fail"}
-    assert f"is REVOKED since" in outcomes["cert.revocation"].summary
+    assert "is REVOKED since" in outcomes["cert.revocation"].summary
     assert f"(CRL {pki.issuing_delta_url})" in outcomes["cert.revocation"].summary
 
 

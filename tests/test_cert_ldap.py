@@ -12,8 +12,8 @@ from urllib.parse import quote
 from ocscheck.model import Status
 from tests.helpers import judge, make_site
 from tests.lab.pki import Pki
-from tests.lab.samba import CONFIG_DN, samba_lab  # noqa: F401
-from tests.lab.tls_lab import GOOD_SANS, tls_lab  # noqa: F401
+from tests.lab.samba import CONFIG_DN
+from tests.lab.tls_lab import GOOD_SANS
 
 CDP_CONTAINER = f"CN=CDP,CN=Public Key Services,CN=Services,{CONFIG_DN}"
 HOST_DN = f"CN=ocsdc1,{CDP_CONTAINER}"

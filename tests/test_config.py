@@ -141,3 +141,13 @@ def test_init_rejects_bad_values_without_writing(tmp_path):
                                        "--ad-domain", "todorovic.adds"])
     assert result.exit_code == 2 and "single-label" in result.output
     assert not out.exists()
+
+
+def test_readme_documents_every_site_key():
+    import dataclasses
+
+    from ocscheck.config import SECTIONS
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for table, _attr, cls, _optional in SECTIONS:
+        for spec in dataclasses.fields(cls):
+            assert f"| `{table}.{spec.name}` |" in readme, f"README's site-file table lacks {table}.{spec.name}"

@@ -16,7 +16,7 @@ from ocscheck.facts import Facts, Inputs
 from ocscheck.facts.store import FactStore, FactUnavailable, Reason
 from ocscheck.secrets import Redactor, Secrets
 from tests.helpers import judge, make_site
-from tests.winrm_endpoint import PASSWORD, PASSWORD_ENV, env, scenarios, winrm_endpoint  # noqa: F401
+from tests.winrm_endpoint import PASSWORD, PASSWORD_ENV, env, scenarios
 
 def release_runs() -> None:
     """Let the runner's check threads end, then collect: the runs' facts go, their shells are deleted."""

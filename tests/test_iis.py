@@ -11,7 +11,7 @@ from ocscheck.model import Status
 from tests.helpers import judge, make_site
 from tests.lab.nginx import WEB_COMPONENTS
 from tests.lab.pki import Pki
-from tests.lab.tls_lab import GOOD_SANS, good_lab_thumbprint, start_good_lab, tls_lab  # noqa: F401
+from tests.lab.tls_lab import GOOD_SANS, good_lab_thumbprint, start_good_lab
 
 WINDOWS = Path(__file__).parent / "fixtures" / "windows"
 ID = "iis.https-binding"

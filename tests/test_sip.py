@@ -14,7 +14,7 @@ from tests.helpers import judge, make_site
 from tests.lab import DEAD, OCS_ALT, require_root, require_tool, run as run_tool
 from tests.lab.dnsmasq import good_internal
 from tests.lab.pki import Pki
-from tests.lab.tls_lab import answer, stay_silent, stub_tls, tls_lab  # noqa: F401
+from tests.lab.tls_lab import answer, stay_silent
 
 IDS = ["sip.*"]
 

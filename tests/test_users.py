@@ -10,7 +10,6 @@ from tests.helpers import judge, make_site
 from tests.lab.samba import BULK_DC, SIP_DOMAIN, Lab, home_server_dn, pool_dn, start_lab
 
 # Registered as a plugin, not imported: an imported session fixture is instantiated once per module.
-pytest_plugins = ("tests.lab.samba",)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 import winrm
 from winrm.exceptions import InvalidCredentialsError
 
-from tests.winrm_endpoint import DOMAIN, PASSWORD, USER, scenarios, winrm_endpoint  # noqa: F401
+from tests.winrm_endpoint import DOMAIN, PASSWORD, USER, scenarios
 
 
 def session(endpoint, transport: str, password: str = PASSWORD) -> winrm.Session:

@@ -4,7 +4,9 @@ Address plan (127.0.0.0/8 only; the whole range is routed to ``lo``, also inside
 network namespace tests/run.sh creates):
 
     127.0.0.2   Samba AD DC 1 (ocsdc1.todorovic.adds)     LDAP ports are fixed: one address per DC
-    127.0.0.3   Samba AD DC 2 (ocsdc2.todorovic.adds)
+    127.0.0.3   Samba AD DC 2 (ocsdc2.todorovic.adds), joined to DC 1 for replication scenarios
+    127.0.0.4   Samba AD DC of a second forest at functional level 2003, never prepared
+    127.0.0.5   throw-away Samba AD DC for the bulk-user (paged search) scenarios
     127.0.0.20  the OCS server (ocs.todorovic.adds): Kamailio TLS 5061, nginx HTTPS 443
     127.0.0.21  a second TLS host for scenarios needing another certificate
     127.0.0.30  WS-Management (WinRM) test endpoint
