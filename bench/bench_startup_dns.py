@@ -6,32 +6,23 @@
 from __future__ import annotations
 
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import timed  # noqa: E402
 from ocscheck.siteinit import render_site  # noqa: E402
 from tests.lab import dnsmasq  # noqa: E402
 
 
-def timed(argv, runs=10):
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def main() -> None:
     py = sys.executable
-    click_floor = timed([py, "-c", "import click"])
-    help_time = timed([py, "-m", "ocscheck", "--help"])
+    click_floor = timed([py, "-c", "import click"], runs=10)
+    help_time = timed([py, "-m", "ocscheck", "--help"], runs=10)
     print(f"python -c 'import click'      {click_floor * 1000:7.1f} ms (median of 10)")
     print(f"ocscheck --help               {help_time * 1000:7.1f} ms  ratio {help_time / click_floor:.2f}x")
     with tempfile.TemporaryDirectory() as tmp:

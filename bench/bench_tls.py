@@ -26,19 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import timed  # noqa: E402
 from ocscheck.siteinit import render_site  # noqa: E402
 from tests.lab import OCS  # noqa: E402
 from tests.lab.pki import CRL_BASE  # noqa: E402
 from tests.lab.tls_lab import start_good_lab  # noqa: E402
 
 
-def timed(argv, runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def warm_judge(overrides, runs: int) -> float:
