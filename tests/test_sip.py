@@ -3,7 +3,6 @@ and the SRV target read from a real dnsmasq internal view."""
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
 import time
 
@@ -11,7 +10,7 @@ import pytest
 
 from ocscheck.model import Status
 from tests.helpers import judge, make_site
-from tests.lab import DEAD, OCS_ALT, require_root, require_tool, run as run_tool
+from tests.lab import DEAD, OCS_ALT, blackhole as lab_blackhole
 from tests.lab.dnsmasq import good_internal
 from tests.lab.pki import Pki
 from tests.lab.tls_lab import answer, stay_silent
@@ -31,17 +30,9 @@ def timed(site, ids=IDS):
 
 @pytest.fixture
 def blackhole():
-    """Drop TCP to 127.0.0.60:5061 in the input hook: connects get no answer at all (nftables table ocslab_tls)."""
-    require_root()
-    nft = require_tool("nft")
-    run_tool([nft, "add", "table", "inet", "ocslab_tls"])
-    try:
-        run_tool([nft, "add", "chain", "inet", "ocslab_tls", "in",
-                  "{ type filter hook input priority 0; policy accept; }"])
-        run_tool([nft, "add", "rule", "inet", "ocslab_tls", "in", "ip", "daddr", DEAD, "tcp", "dport", "5061", "drop"])
+    """TCP to 127.0.0.60:5061 dropped: connects get no answer at all."""
+    with lab_blackhole("ocslab_tls", DEAD, [5061]):
         yield
-    finally:
-        subprocess.run([nft, "delete", "table", "inet", "ocslab_tls"], check=False)
 
 
 def test_kamailio_answers_options(tls_lab):

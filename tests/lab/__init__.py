@@ -22,8 +22,9 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence
 
 import pytest
 
@@ -125,3 +126,21 @@ def run(argv: List[str], timeout: float = 60.0, **kwargs) -> subprocess.Complete
     if done.returncode != 0:
         unavailable(f"{' '.join(argv[:4])} … exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     return done
+
+
+@contextmanager
+def blackhole(table: str, address: str = DEAD, ports: Sequence[int] = ()) -> Iterator[None]:
+    """Silently drop TCP to ``address`` (only ``ports`` if given) in the input hook, with nftables table ``table``.
+
+    Connects then get no answer at all, like a filtered port or a dead host; deleting the table restores.
+    """
+    require_root()
+    nft = require_tool("nft")
+    run([nft, "add", "table", "inet", table])
+    try:
+        run([nft, "add", "chain", "inet", table, "in", "{ type filter hook input priority 0; policy accept; }"])
+        match = ["tcp", "dport", "{ " + ", ".join(str(p) for p in ports) + " }"] if ports else ["meta", "l4proto", "tcp"]
+        run([nft, "add", "rule", "inet", table, "in", "ip", "daddr", address, *match, "drop"])
+        yield
+    finally:
+        subprocess.run([nft, "delete", "table", "inet", table], check=False, capture_output=True)
