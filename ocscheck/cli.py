@@ -206,11 +206,9 @@ def list_checks(phase: Optional[str]) -> None:
     specs = select(load_all().specs(), Phase(phase) if phase else None)
     rows = []
     for spec in specs:
-        state = "" if spec.implemented else "not implemented yet"
-        if spec.origin != "builtin":
-            state = f"{spec.origin} {state}".strip()
+        origin = "" if spec.origin == "builtin" else spec.origin
         rows.append((spec.id, ",".join(p.value for p in spec.phases), spec.severity.value, spec.title,
-                     ",".join(spec.needs), state))
+                     ",".join(spec.needs), origin))
     click.echo(tabulate(rows, headers=("id", "phases", "severity", "title", "needs", "note")))
 
 
@@ -229,8 +227,6 @@ def explain(check_id: str) -> None:
     click.echo(f"{spec.id} — {spec.title}")
     click.echo(f"phases: {', '.join(p.value for p in spec.phases)}; area: {spec.area}; severity: "
                f"{spec.severity.value}; needs: {', '.join(spec.needs) or '-'}; from: {spec.origin}")
-    if not spec.implemented:
-        click.echo("status: not implemented yet (the check reports skip)")
     click.echo("")
     click.echo(spec.doc or "(no description)")
 

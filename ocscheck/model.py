@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Tuple
+from typing import Callable, Tuple
 
 
 class Status(str, enum.Enum):
@@ -77,16 +77,12 @@ class CheckSpec:
     needs: Tuple[str, ...]
     depends: Tuple[str, ...]
     doc: str
-    func: Optional[Callable] = field(default=None, compare=False, repr=False)
+    func: Callable = field(compare=False, repr=False)
     origin: str = "builtin"  # "builtin" or the distribution name of a plugin
 
     @property
     def area(self) -> str:
         return self.id.split(".", 1)[0]
-
-    @property
-    def implemented(self) -> bool:
-        return self.func is not None
 
 
 @dataclass(frozen=True)

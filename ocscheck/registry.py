@@ -46,7 +46,7 @@ class Registry:
         spec = replace(spec, origin=self._origin)
         with self._lock:
             existing = self._specs.get(spec.id)
-            if existing is not None and (existing.implemented or existing.origin != spec.origin):
+            if existing is not None:
                 raise RegistryError(f"check id {spec.id!r} is already registered by {existing.origin}")
             self._specs[spec.id] = spec
 
@@ -85,7 +85,7 @@ _load_lock = threading.Lock()
 
 
 def _spec(check_id: str, title: str, phases: Sequence[str], severity: str, needs: Iterable[str],
-          depends: Iterable[str], doc: str, func: Optional[Callable]) -> CheckSpec:
+          depends: Iterable[str], doc: str, func: Callable) -> CheckSpec:
     try:
         return CheckSpec(id=check_id, title=title, phases=tuple(Phase(p) for p in phases),
                          severity=Severity(severity), needs=tuple(needs), depends=tuple(depends),
@@ -103,12 +103,6 @@ def check(check_id: str, *, title: str, phases: Sequence[str], severity: str = "
         return func
 
     return register
-
-
-def pending(check_id: str, *, title: str, phases: Sequence[str], severity: str = "high",
-            needs: Iterable[str] = (), doc: str = "") -> None:
-    """Declare a catalogue id whose facts source is not built yet: it reports `skip`, and `list` says so."""
-    REGISTRY.add(_spec(check_id, title, phases, severity, needs, (), doc, None))
 
 
 def load_all() -> Registry:

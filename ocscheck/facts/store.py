@@ -22,10 +22,9 @@ RECORDING_SCHEMA_VERSION = 1
 
 
 class Reason(str, enum.Enum):
-    """Why a fact could not be had. The first two make a check skip; the others make it error."""
+    """Why a fact could not be had. The first makes a check skip; the others make it error."""
 
     NOT_CONFIGURED = "not configured"
-    NOT_IMPLEMENTED = "not implemented yet"
     UNREACHABLE = "unreachable"
     TIMEOUT = "timed out"
     REFUSED = "refused"
@@ -38,7 +37,7 @@ class Reason(str, enum.Enum):
 
     @property
     def skips(self) -> bool:
-        return self in (Reason.NOT_CONFIGURED, Reason.NOT_IMPLEMENTED)
+        return self is Reason.NOT_CONFIGURED
 
 
 class FactUnavailable(Exception):
