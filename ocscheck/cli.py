@@ -196,19 +196,29 @@ def _progress_printer():
 
 @main.command("list")
 @click.option("--phase", type=click.Choice(["preflight", "post"]), help="Only the checks of this phase.")
-def list_checks(phase: Optional[str]) -> None:
-    """List the checks: id, phases, severity, title, and the facts each needs."""
+@click.option("-c", "--config", type=click.Path(dir_okay=False, path_type=Path),
+              help="A site file: say which checks would skip there, and what they lack.")
+def list_checks(phase: Optional[str], config: Optional[Path]) -> None:
+    """List the checks: id, phases, severity, title, the facts each needs (and, with -c, what a site lacks)."""
     from tabulate import tabulate
 
+    from ocscheck.facts import Inputs
     from ocscheck.model import Phase
+    from ocscheck.needs import missing
     from ocscheck.registry import load_all, select
 
+    site = _load_site(config) if config else None
     specs = select(load_all().specs(), Phase(phase) if phase else None)
     rows = []
     for spec in specs:
-        origin = "" if spec.origin == "builtin" else spec.origin
+        notes = [] if spec.origin == "builtin" else [spec.origin]
+        if site is not None:
+            for check_phase in ([Phase(phase)] if phase else spec.phases):
+                lacking = missing(spec, site, Inputs(), check_phase)
+                if lacking:
+                    notes.append(f"{check_phase} skips: needs {'; '.join(lacking)}")
         rows.append((spec.id, ",".join(p.value for p in spec.phases), spec.severity.value, spec.title,
-                     ",".join(spec.needs), origin))
+                     ",".join(spec.needs), "; ".join(notes)))
     click.echo(tabulate(rows, headers=("id", "phases", "severity", "title", "needs", "note")))
 
 

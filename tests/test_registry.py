@@ -38,3 +38,27 @@ def test_every_builtin_check_explains_what_why_fix_and_source():
         assert check.title and len(check.doc) > 80, check.id
         assert "Fix" in check.doc or "fix" in check.doc, check.id
         assert "Source" in check.doc, check.id
+
+
+def test_builtin_needs_use_the_vocabulary():
+    from ocscheck.needs import unknown
+
+    assert {c.id: unknown(c) for c in load_all().specs() if c.origin == "builtin" and unknown(c)} == {}
+
+
+def test_list_with_a_site_says_what_would_skip(tmp_path):
+    from click.testing import CliRunner
+
+    from ocscheck.cli import main
+
+    site = tmp_path / "ocscheck.toml"
+    site.write_text('[deployment]\nserver_fqdn = "ocs.todorovic.adds"\nsip_domains = ["todorovic.fr"]\n'
+                    'ad_domain = "todorovic.adds"\n[dns]\ninternal = ["127.0.0.53"]\n')
+    listing = CliRunner().invoke(main, ["list", "-c", str(site)]).output
+    lines = {line.split()[0]: line for line in listing.splitlines()[2:]}
+    assert "post skips: needs [ldap] url or [winrm.dc]" in lines["ad.replication"]
+    assert "preflight skips: needs --certificate FILE or [tls] certificate (preflight)" in lines["cert.key"]
+    assert "post skips" not in lines["cert.key"]
+    assert "post skips: needs [dns] external" in lines["dns.split"]
+    assert "skips" not in lines["dns.sip-tls-srv"] and "skips" not in lines["sip.tls"]
+    assert "needs [winrm.server] or --host-snapshot server=FILE" in lines["host.os"]

@@ -394,7 +394,7 @@ def _repadmin_links(ctx: CheckContext) -> Tuple[List[ReplicationLink], Optional[
 
 
 @check("ad.replication", title="AD replication is healthy on every inbound link",
-       phases=("preflight", "post"), needs=("winrm.dc", "ldap"))
+       phases=("preflight", "post"), needs=("ldap|winrm.dc",))
 def replication(ctx: CheckContext) -> Result:
     """Every inbound replication link of the DCs read must have 0 consecutive failures and a last
     success younger than thresholds.replication_max_age_hours.

@@ -282,7 +282,7 @@ class _Revocation:
 
 
 @check("cert.revocation", title="Every CRL in the chain is reachable, valid and current", phases=PHASES,
-       severity="critical", needs=("tls", "http", "ldap (for ldap:/// CDPs)"))
+       severity="critical", needs=("tls", "http"))
 def cert_revocation(ctx: CheckContext) -> Result:
     """Every certificate of the chain below the root must carry a CRL distribution point (CDP); each CDP URL
     must answer with a CRL signed by the issuer, not past its nextUpdate, that does not list the certificate;

@@ -36,7 +36,7 @@ def _component(status: int) -> Optional[str]:
 
 
 @check("iis.https-binding", title="IIS answers HTTPS on 443 with the OCS certificate", phases=("post",),
-       needs=("tls", "http", "winrm.server (optional)"))
+       needs=("tls", "http"))
 def https_binding(ctx: CheckContext) -> Result:
     """IIS must answer TLS on tls.https_port (443) of the server FQDN with the same certificate as the SIP TLS
     port (5061, thumbprints compared), and the internal web components (tls.web_paths: /ABS/int/Handler,

@@ -44,7 +44,7 @@ def _down_fix(ctx: CheckContext, target: str) -> str:
 
 
 @check("sip.tls", title="SIP over TLS answers on the SRV target, port 5061", phases=("post",),
-       severity="critical", needs=("dns.internal", "tls"))
+       severity="critical", needs=("tls",))
 def sip_tls(ctx: CheckContext) -> Result:
     """The SIP TLS target (the _sip._tls SRV target, or the server FQDN when no internal DNS view is configured)
     must accept a TCP connection and a TLS handshake on tls.sip_port (5061) within run.timeout, with a
