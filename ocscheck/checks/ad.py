@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ocscheck.context import CheckContext
 from ocscheck.facts.contracts import ReplicationLink
-from ocscheck.facts.ldap import RTC_GROUPS, filetime, parse_iso
+from ocscheck.facts.directory import RTC_GROUPS, filetime, parse_iso
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.model import Result
 from ocscheck.registry import check

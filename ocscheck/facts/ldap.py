@@ -32,6 +32,7 @@ from ldap3.protocol.microsoft import security_descriptor_control
 
 from ocscheck.facts import repsfrom, secdesc
 from ocscheck.facts.contracts import ReplicationLink
+from ocscheck.facts.directory import RTC_GROUPS
 from ocscheck.facts.store import FactUnavailable, Reason
 
 T = TypeVar("T")
@@ -39,10 +40,6 @@ T = TypeVar("T")
 SDFLAGS_DACL = 0x04
 SAMPLE = 10            # DNs kept per category of SIP users (evidence, not the whole directory)
 MAX_DUPLICATES = 50    # duplicate URIs whose owners are looked up
-RTC_GROUPS = ("RTCHSUniversalServices", "RTCComponentUniversalServices", "RTCProxyUniversalServices",
-              "RTCUniversalGuestAccessGroup", "RTCUniversalServerAdmins", "RTCUniversalUserAdmins",
-              "RTCUniversalReadOnlyAdmins", "RTCUniversalGlobalWriteGroup", "RTCUniversalGlobalReadOnlyGroup",
-              "RTCUniversalUserReadOnlyGroup", "RTCUniversalServerReadOnlyGroup")
 _RTC_CLASSES = ("msRTCSIP-GlobalContainer", "msRTCSIP-Domain", "msRTCSIP-Pools", "msRTCSIP-Pool")
 _RTC_ATTRIBUTES = ("objectClass", "msRTCSIP-DomainName", "msRTCSIP-Default", "dNSHostName", "msRTCSIP-PoolType",
                    "msRTCSIP-PoolVersion", "msRTCSIP-PoolDisplayName")
@@ -94,17 +91,6 @@ class ReplicationState:
     def from_json(cls, data: Dict[str, Any]) -> "ReplicationState":
         return cls(tuple(ReplicationLink.from_json(link) for link in data["links"]),
                    tuple((u, w) for u, w in data["unreadable"]), data["dsa_count"])
-
-
-def parse_iso(text: str) -> datetime.datetime:
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-
-
-def filetime(value: Optional[int]) -> Optional[datetime.datetime]:
-    """A FILETIME (100 ns since 1601) as UTC; None for 0 and 'never' (0x7FFFFFFFFFFFFFFF)."""
-    if not value or value >= 0x7FFFFFFFFFFFFFFF:
-        return None
-    return datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(microseconds=value // 10)
 
 
 def _generalized_time(text: str) -> str:

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ocscheck.facts.contracts import ReplicationLink
-
-_EPOCH_1601 = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
+from ocscheck.facts.directory import dstime, to_iso
 _FIXED = 208  # bytes up to the end of the transport GUID
 
 
@@ -48,16 +47,10 @@ class RepsFrom:
     def link(self, destination_dc: str, source_dc: str, naming_context: str) -> ReplicationLink:
         return ReplicationLink(destination_dc=destination_dc, source_dc=source_dc, naming_context=naming_context,
                                consecutive_failures=self.consecutive_failures,
-                               last_success=_iso(self.last_success), last_attempt=_iso(self.last_attempt),
+                               last_success=to_iso(self.last_success), last_attempt=to_iso(self.last_attempt),
                                last_result=self.last_result, origin="ldap")
 
 
-def _dstime(seconds: int) -> Optional[datetime.datetime]:
-    return _EPOCH_1601 + datetime.timedelta(seconds=seconds) if seconds else None
-
-
-def _iso(moment: Optional[datetime.datetime]) -> Optional[str]:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def parse(data: bytes) -> RepsFrom:
@@ -76,4 +69,4 @@ def parse(data: bytes) -> RepsFrom:
             raise RepsFromError(f"source address at {start} (+{address_len}) is past the end ({len(data)})")
         size, = struct.unpack_from("<I", data, start)
         address = bytes(data[start + 4:start + 4 + size]).rstrip(b"\0").decode("ascii", "replace")
-    return RepsFrom(version, failures, _dstime(success), _dstime(attempt), result, flags, dsa, invocation, address)
+    return RepsFrom(version, failures, dstime(success), dstime(attempt), result, flags, dsa, invocation, address)
