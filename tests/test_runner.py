@@ -130,3 +130,42 @@ def test_run_clock_is_recorded_and_replayed():
     replayed = Facts(site, FactStore(redactor, replay={"clock:now": {"value": "2026-01-02T03:04:05+00:00"}}),
                      Secrets(redactor, environ={}))
     assert replayed.now() == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+
+
+def test_waiters_outlast_a_slow_fetch_and_never_get_an_empty_value_from_a_crash():
+    store = FactStore(Redactor(), default_timeout=0.3)
+    results, release = [], threading.Event()
+
+    def slow():
+        time.sleep(0.6)  # longer than the fact timeout plus slack, shorter than a check may run
+        return "value"
+
+    def crash():
+        release.wait(2)
+        raise KeyError("bug")
+
+    def read(key, fetch):
+        try:
+            results.append(store.get(key, fetch))
+        except Exception as exc:  # noqa: BLE001 - the test records what each caller saw
+            results.append(exc)
+
+    threads = [threading.Thread(target=read, args=("slow", slow)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert results == ["value"] * 3
+    results.clear()
+    owner = threading.Thread(target=read, args=("crash", crash))
+    owner.start()
+    time.sleep(0.1)
+    waiter = threading.Thread(target=read, args=("crash", crash))
+    waiter.start()
+    time.sleep(0.1)
+    release.set()
+    owner.join(5)
+    waiter.join(5)
+    assert sorted(type(r).__name__ for r in results) == ["FactUnavailable", "KeyError"]
+    unavailable = next(r for r in results if isinstance(r, FactUnavailable))
+    assert unavailable.reason is Reason.PROTOCOL and "crashed: KeyError" in unavailable.detail

@@ -77,7 +77,7 @@ class DnsFacts:
         """The answer of ``view``'s resolvers for ``name``/``rdtype`` (memoised, recorded)."""
         name = name.rstrip(".").lower()
         key = f"dns:{view}:{name}:{rdtype}"
-        data = self._store.get(key, lambda: self._query(view, name, rdtype), self._facts.timeout)
+        data = self._store.get(key, lambda: self._query(view, name, rdtype))
         return DnsAnswer.from_json(view, name, rdtype, data)
 
     def addresses(self, view: str, name: str) -> Tuple[str, ...]:

@@ -89,7 +89,7 @@ class HttpFacts:
 
     def crl(self, url: str) -> CrlFetch:
         """The CRL a client gets from ``url`` (http, https or ldap)."""
-        data = self._store.get(f"crl:{url}", lambda: self._fetch_crl(url), self._facts.timeout)
+        data = self._store.get(f"crl:{url}", lambda: self._fetch_crl(url))
         return CrlFetch.from_json(data)
 
     def _fetch_crl(self, url: str) -> Dict[str, Any]:
@@ -184,7 +184,7 @@ class HttpFacts:
     def web(self, name: str, port: int, path: str) -> WebAnswer:
         """An anonymous GET of ``path`` on https://``name``:``port`` (redirects not followed)."""
         key = f"https:{name}:{port}{path}"
-        return WebAnswer.from_json(self._store.get(key, lambda: self._get(name, port, path), self._facts.timeout))
+        return WebAnswer.from_json(self._store.get(key, lambda: self._get(name, port, path)))
 
     def _get(self, name: str, port: int, path: str) -> Dict[str, Any]:
         address, _source = self._facts.tls.address(name)

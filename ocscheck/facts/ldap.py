@@ -156,7 +156,7 @@ class LdapFacts:
         return f"ldap:{url or self.url}:{what}"
 
     def _get(self, what: str, fetch: Callable[[], Any], url: Optional[str] = None) -> Any:
-        return self._store.get(self._key(what, url), fetch, self._facts.timeout)
+        return self._store.get(self._key(what, url), fetch)
 
     def _configured(self, url: str) -> _Target:
         if not url:

@@ -82,8 +82,7 @@ class SipFacts:
     def options(self, target: str, port: int) -> OptionsAnswer:
         """Send OPTIONS to ``target``:``port`` over TLS and read the first response (memoised, recorded)."""
         target = target.rstrip(".").lower()
-        data = self._store.get(f"sip:{target}:{port}:options", lambda: self._options(target, port),
-                               self._facts.timeout)
+        data = self._store.get(f"sip:{target}:{port}:options", lambda: self._options(target, port))
         return OptionsAnswer.from_json(data)
 
     def _options(self, target: str, port: int) -> Dict[str, Any]:

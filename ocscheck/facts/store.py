@@ -79,11 +79,12 @@ class FactStore:
     def replaying(self) -> bool:
         return self._replay is not None
 
-    def get(self, key: str, fetch: Callable[[], Any], timeout: Optional[float] = None) -> Any:
+    def get(self, key: str, fetch: Callable[[], Any]) -> Any:
         """The value of ``key``, fetching it at most once per run.
 
-        ``fetch`` must honour its own protocol timeouts; ``timeout`` bounds how long a second
-        caller waits for a fetch already under way.
+        ``fetch`` must honour its own protocol timeouts. A second caller waits for the fetch under
+        way as long as a check may run (three fact timeouts, when the runner abandons it): a slow
+        but working source (connect, StartTLS, bind, then search) must not time its waiters out.
         """
         with self._lock:
             entry = self._entries.get(key)
@@ -93,7 +94,7 @@ class FactStore:
         if owner:
             self._fill(key, entry, fetch)
         else:
-            wait = (timeout or self.default_timeout) + 1.0
+            wait = self.default_timeout * 3 + 1.0
             if not entry.done.wait(wait):
                 raise FactUnavailable(Reason.TIMEOUT, f"{key} still being fetched after {wait:.0f} s")
         if entry.error is not None:
@@ -111,10 +112,12 @@ class FactStore:
                 entry.value = value
         except FactUnavailable as exc:
             entry.error = FactUnavailable(exc.reason, self._redactor.redact(exc.detail))
-        except BaseException:
-            # A fetcher bug: forget the entry so that the crash is reported by each check that asks.
+        except BaseException as exc:
+            # A fetcher bug: forget the entry so that a later caller retries (and reports its own crash);
+            # callers already waiting get an error, never an empty value.
             with self._lock:
                 self._entries.pop(key, None)
+            entry.error = FactUnavailable(Reason.PROTOCOL, f"fetching {key} crashed: {type(exc).__name__}")
             entry.done.set()
             raise
         entry.seconds = time.monotonic() - started

@@ -233,7 +233,7 @@ class TlsFacts:
     def handshake(self, name: str, port: int) -> Handshake:
         """The TLS handshake with ``name``:``port`` (memoised, recorded): chain, protocol, cipher, MTLS."""
         name = name.rstrip(".").lower()
-        data = self._store.get(f"tls:{name}:{port}", lambda: self._handshake(name, port), self._facts.timeout)
+        data = self._store.get(f"tls:{name}:{port}", lambda: self._handshake(name, port))
         return Handshake.from_json(data)
 
     def _handshake(self, name: str, port: int) -> Dict[str, Any]:
@@ -274,7 +274,7 @@ class TlsFacts:
             raise FactUnavailable(Reason.NOT_CONFIGURED, "no CA bundle: set tls.ca_bundle to a PEM file with the "
                                                          "internal root (and intermediate) CA certificates")
         # Keyed by file name, not path: a recording must replay wherever it is moved (the bundled example).
-        pems = self._store.get(f"cabundle:{Path(path).name}", lambda: _read_bundle(Path(path)), self._facts.timeout)
+        pems = self._store.get(f"cabundle:{Path(path).name}", lambda: _read_bundle(Path(path)))
         return [x509.load_pem_x509_certificate(p.encode()) for p in pems]
 
     def certificate_file(self) -> CertificateFile:
@@ -283,8 +283,7 @@ class TlsFacts:
         if not path:
             raise FactUnavailable(Reason.NOT_CONFIGURED, "no certificate file: give --certificate FILE "
                                                          "(or tls.certificate in the site file)")
-        data = self._store.get(f"certfile:{Path(path).name}", lambda: self._read_file(Path(path)),
-                               self._facts.timeout)
+        data = self._store.get(f"certfile:{Path(path).name}", lambda: self._read_file(Path(path)))
         return CertificateFile.from_json(data)
 
     def _read_file(self, path: Path) -> Dict[str, Any]:

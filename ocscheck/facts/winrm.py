@@ -101,7 +101,7 @@ class HostFacts:
         probe = PROBES[name]
         key = f"host:{self.role}:{name}"
         # Probes queue on the host's one shell: a second reader may wait for every probe ahead of this one.
-        data = self._facts.store.get(key, lambda: self._fetch(probe).to_json(), self._facts.timeout * len(PROBES))
+        data = self._facts.store.get(key, lambda: self._fetch(probe).to_json())
         return ProbeOutput.from_json(data)
 
     def _fetch(self, probe: Probe) -> ProbeOutput:
@@ -150,7 +150,7 @@ class HostFacts:
             decoded = decode_output(data)
             return ProbeOutput(f"file {path}", 0, decoded.text, decoded.encoding).to_json()
 
-        return ProbeOutput.from_json(self._facts.store.get(key, read, self._facts.timeout))
+        return ProbeOutput.from_json(self._facts.store.get(key, read))
 
     # ---- parsed facts ----
 
