@@ -3,8 +3,9 @@
 A CRL fact is what a client would get at the URL: an HTTP status and the body (base64), or the
 ``certificateRevocationList`` attribute of an ldap:// URL. An ldap:/// URL without a host (what AD CS
 writes) is read from the site's domain controller (``[ldap] url``), with the site's bind account, over
-LDAPS or StartTLS whenever a password is sent; without a bind account the read is anonymous, as a
-Windows client's CRL fetch is. HTTP CRL fetches honour the environment's proxy settings like a client.
+LDAPS or StartTLS whenever a password is sent. Any other host is read anonymously, as a Windows client's
+CRL fetch is: the URL comes from a certificate not yet trusted, and the site's password must never go to
+a host that certificate names. HTTP CRL fetches honour the environment's proxy settings like a client.
 """
 from __future__ import annotations
 
@@ -132,6 +133,8 @@ class HttpFacts:
             raise FactUnavailable(Reason.PROTOCOL, f"{url}: not a valid LDAP URL") from None
         host, port, use_ssl = parts["host"], parts["port"], parts["ssl"]
         ldap = self._site.ldap
+        site_dc = urlsplit(ldap.url).hostname if ldap.url else None
+        at_site_dc = not host or (site_dc is not None and host.lower() == site_dc.lower())
         if not host:
             # ldap:///CN=...: "the directory of the client's domain"; ask the site's DC.
             if not ldap.url:
@@ -145,7 +148,7 @@ class HttpFacts:
             if self._site.tls.ca_bundle else ldap3.Tls(validate=ssl.CERT_REQUIRED)
         server = ldap3.Server(host, port=port, use_ssl=use_ssl, tls=tls, connect_timeout=timeout, get_info=ldap3.NONE)
         user, password = None, None
-        if ldap.user:
+        if ldap.user and at_site_dc:
             user, password = ldap.user, self._facts.secret(ldap.password_env, f"LDAP password for {ldap.user}")
         # ldap3 packs receive_timeout into SO_RCVTIMEO as whole seconds: it must be an int.
         connection = ldap3.Connection(server, user=user, password=password, receive_timeout=math.ceil(timeout),
