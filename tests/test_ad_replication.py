@@ -72,3 +72,13 @@ def test_dc2_stopped_gives_real_consecutive_failures(samba_lab: Lab, samba_dc2: 
     assert "1 DC(s) unreadable" in outcome.summary
     assert "repadmin /showrepl ocsdc1.todorovic.adds" in outcome.remediation
     assert elapsed < 3 * 3.0
+
+
+def test_configured_repadmin_source_that_cannot_be_read_never_passes(samba_2003: Lab):
+    """LDAP reads fine, but the configured WinRM DC refuses the connection: error, not a green check."""
+    overrides = samba_2003.site()
+    overrides["winrm"] = {"dc": {"host": "127.0.0.60", "port": 9, "user": "TODOROVIC\\admin", "password_env": "PW"}}
+    outcome = judge(make_site(overrides), ("ad.replication",), "preflight",
+                    env={**samba_2003.env, "PW": "x"})["ad.replication"]
+    assert outcome.status == Status.ERROR, (outcome.summary, outcome.evidence)
+    assert "repadmin: refused" in outcome.summary

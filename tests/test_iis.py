@@ -116,3 +116,13 @@ def test_good_labs_together_read_the_binding_over_winrm(tmp_path):
     assert outcome.status is Status.PASS, outcome.summary
     assert any(e.startswith(f"host: sslcert 0.0.0.0:443 hash {good_lab_thumbprint(tmp_path / 'tls')}; Default Web "
                             f"Site bindings ") for e in outcome.evidence)
+
+
+def test_configured_host_side_that_cannot_be_read_is_an_error_not_a_pass(tls_lab):
+    """The network half is right, but the configured WinRM server refuses: the check must not pass."""
+    overrides = tls_lab().site()
+    overrides["winrm"] = {"server": {"host": "127.0.0.60", "port": 9, "user": "TODOROVIC\\admin",
+                                     "password_env": "PW"}}
+    outcome = judge(make_site(overrides), ("iis.https-binding",), env={"PW": "x"})["iis.https-binding"]
+    assert outcome.status is Status.ERROR, (outcome.summary, outcome.evidence)
+    assert "binding could not be read on the host (refused" in outcome.summary

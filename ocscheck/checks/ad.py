@@ -385,12 +385,12 @@ def pool(ctx: CheckContext) -> Result:
 
 # --------------------------------------------------------------------------------- replication
 
-def _repadmin_links(ctx: CheckContext) -> Tuple[List[ReplicationLink], Optional[str]]:
-    """Links from the DC's repadmin (WinRM or --repadmin file); ([], why) when that source is absent."""
+def _repadmin_links(ctx: CheckContext) -> Tuple[List[ReplicationLink], Optional[FactUnavailable]]:
+    """Links from the DC's repadmin (WinRM or --repadmin file), or ([], why they could not be had)."""
     try:
         return list(ctx.facts.host("dc").replication_links()), None
     except FactUnavailable as exc:
-        return [], f"repadmin: {exc}"
+        return [], exc
 
 
 @check("ad.replication", title="AD replication is healthy on every inbound link",
@@ -401,7 +401,9 @@ def replication(ctx: CheckContext) -> Result:
 
     Two sources are merged: repsFrom on each naming-context head of the site's DC and of
     [ldap] replication_dcs (LDAP), and `repadmin /showrepl * /csv` from a DC (WinRM or --repadmin).
-    Every link is listed with its origin. A configured DC whose repsFrom cannot be read fails.
+    Every link is listed with its origin. A configured DC whose repsFrom cannot be read fails; a
+    configured repadmin source that cannot be read (WinRM timeout, refused login) makes the check an
+    error unless a failing link already decides it: a source that could not look never passes.
     Fix: `repadmin /showrepl <dc>` and `dcdiag /test:replications` on the failing destination,
     then `repadmin /syncall /AdeP` once the cause (DNS, a DC down, time skew) is fixed.
     Source: MS-DRSR REPS_FROM; repadmin documentation.
@@ -421,16 +423,17 @@ def replication(ctx: CheckContext) -> Result:
             absent.append(f"ldap: {exc}")
         else:
             ldap_error = exc
-    repadmin, why = _repadmin_links(ctx)
+    repadmin, repadmin_error = _repadmin_links(ctx)
     links += repadmin
-    if why:
-        absent.append(why)
+    source_errors: List[str] = []
+    if repadmin_error is not None:
+        (absent if repadmin_error.reason.skips else source_errors).append(f"repadmin: {repadmin_error}")
     if ldap_error is not None:
         if not repadmin:
             raise ldap_error  # the site's DC cannot be read and nothing else tells: error, like every AD check
         unreadable.append(str(ldap_error))
     now = ctx.facts.now()
-    if not links and not unreadable:
+    if not links and not unreadable and not source_errors:
         if len(absent) == 2:
             raise FactUnavailable(Reason.NOT_CONFIGURED, "; ".join(absent))
         if dsa_count <= 1:
@@ -455,7 +458,7 @@ def replication(ctx: CheckContext) -> Result:
         evidence.append(line + (" — " + "; ".join(problems) if problems else ""))
         if problems:
             bad.append(f"{link.destination_dc} <- {link.source_dc} ({link.naming_context})")
-    evidence += [f"unreadable: {u}" for u in unreadable] + absent
+    evidence += [f"unreadable: {u}" for u in unreadable] + source_errors + absent
     if bad or unreadable:
         what = [f"{len(bad)} failing link(s): " + ", ".join(bad[:5])] if bad else []
         what += [f"{len(unreadable)} DC(s) unreadable"] if unreadable else []
@@ -463,5 +466,7 @@ def replication(ctx: CheckContext) -> Result:
         fix = "\n".join([f"repadmin /showrepl {d}\ndcdiag /s:{d} /test:replications" for d in destinations]
                         + ["repadmin /syncall /AdeP   (once the cause is fixed)"])
         return Result.fail("; ".join(what), evidence, fix)
+    if source_errors:
+        return Result.error(f"{len(links)} inbound link(s) healthy, but {'; '.join(source_errors)}", evidence)
     return Result.ok(f"{len(links)} inbound link(s) healthy", evidence)
 

@@ -18,12 +18,12 @@ from ocscheck.registry import check
 IIS_APPID = "{4dc3e181-e14b-4a21-b022-59fc669b0914}"  # the application id IIS registers its bindings with
 
 
-def _host_binding(ctx: CheckContext) -> Tuple[Optional[HttpsBinding], str]:
-    """The binding read on the host, or None and why it was not."""
+def _host_binding(ctx: CheckContext) -> Tuple[Optional[HttpsBinding], Optional[FactUnavailable]]:
+    """The binding read on the host, or None and why it could not be read."""
     try:
-        return ctx.facts.host("server").https_binding(), ""
+        return ctx.facts.host("server").https_binding(), None
     except FactUnavailable as exc:
-        return None, f"binding not read on the host ({exc.reason}: {exc.detail})"
+        return None, exc
 
 
 def _component(status: int) -> Optional[str]:
@@ -112,10 +112,10 @@ def https_binding(ctx: CheckContext) -> Result:
         fixes.append(f"On {fqdn}: list the virtual directories (`%windir%\\system32\\inetsrv\\appcmd list vdir`); "
                      f"if the OCS ones are missing, run the OCS 2007 R2 setup again (Deploy Standard Edition Server > "
                      f"Activate) and iisreset.")
-    binding, note = _host_binding(ctx)
-    if binding is None:
-        evidence.append(note)
-    else:
+    binding, unread = _host_binding(ctx)
+    if unread is not None:
+        evidence.append(f"binding not read on the host ({unread.reason}: {unread.detail})")
+    if binding is not None:
         evidence.append(f"host: sslcert 0.0.0.0:{https_port} hash {binding.sslcert_hash or '(none)'}; Default Web Site "
                         f"bindings {', '.join(binding.site_bindings) or '(none)'}")
         if (binding.sslcert_hash or "").upper() != sip_print:
@@ -128,5 +128,9 @@ def https_binding(ctx: CheckContext) -> Result:
             fixes.append(bind_fix)
     if failures:
         return Result.fail("; ".join(failures), evidence, "\n".join(dict.fromkeys(fixes)))
+    if unread is not None and not unread.reason.skips:
+        # A configured host that could not be read: the network half alone must not pass.
+        return Result.error(f"{https_port} presents the OCS certificate, but the binding could not be read on the "
+                            f"host ({unread.reason}: {unread.detail})", evidence)
     return Result.ok(f"{https_port} presents the OCS certificate ({sip_print}); {len(ctx.site.tls.web_paths)} web "
                      f"components answer", evidence)
