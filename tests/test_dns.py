@@ -203,3 +203,12 @@ def test_record_then_replay_gives_identical_verdicts(dns_views):
     replayed = judge(site, DNS_IDS, "post", replay=recording)
     assert [(o.id, o.status, o.summary, o.evidence) for o in first.values()] == \
         [(o.id, o.status, o.summary, o.evidence) for o in replayed.values()]
+
+
+def test_external_srv_target_not_resolving_outside_fails(dns_views):
+    external = good_external()
+    external.a = {}
+    outcome = run(dns_views(good_internal(), external))["dns.split"]
+    assert outcome.status is Status.FAIL
+    assert "sip.todorovic.fr, which does not resolve outside" in outcome.summary
+    assert "publish an A record for sip.todorovic.fr in the external zone" in outcome.remediation

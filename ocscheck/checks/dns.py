@@ -250,8 +250,18 @@ def split(ctx: CheckContext) -> Result:
         if _view_summary(inside) != _view_summary(outside):
             differences.append(f"{name} {rdtype}")
         addresses = list(outside.addresses)
+        dangling = [] if outside.srv or addresses else [outside.canonical]  # a CNAME to nothing
         for record in outside.srv:
-            addresses += ctx.facts.dns.lookup("external", record.target, "A").addresses
+            target = ctx.facts.dns.lookup("external", record.target, "A")
+            evidence.append(f"  external {record.target} A: {_view_summary(target)}")
+            addresses += target.addresses
+            if not target.addresses:
+                dangling.append(record.target)
+        if dangling:
+            missing.append(f"{name} {rdtype} (points to {', '.join(dangling)}, which does not resolve outside)")
+            fixes.append(f"publish an A record for {', '.join(dangling)} in the external zone (the public address "
+                         f"of the Edge server or reverse proxy)")
+            continue
         leaked = sorted({a for a in addresses if is_private_address(a)})
         if leaked:
             private.append(f"{name} -> {', '.join(leaked)}")
