@@ -421,3 +421,19 @@ def test_random_host_outputs_never_crash_a_check(tmp_path, data):
         for outcome in judge(make_site(), ["host.*", "ad.dc-health"], phase, inputs=inputs).values():
             assert not outcome.summary.startswith("check crashed"), outcome.summary
             assert str(outcome.status) in ("pass", "warn", "fail", "error")
+
+
+def test_dcdiag_printing_nothing_over_winrm_is_an_error(endpoint):
+    host = scenarios.ready_host()
+    host["dcdiag"] = b""  # full dcdiag always prints its tests: silence is a failed run
+    endpoint.set_scenario(host)
+    site = make_site(endpoint.site_overrides("dc"))
+    outcome = judge(site, ["ad.dc-health"], "preflight", env=env())["ad.dc-health"]
+    assert str(outcome.status) == "error" and "dcdiag printed nothing" in outcome.summary
+
+
+def test_empty_saved_dcdiag_warns_rather_than_passes():
+    inputs = Inputs(dcdiag=scenarios.FIXTURES / "dcdiag-en-q-all-passed.cp437.txt")
+    outcome = judge(make_site(), ["ad.dc-health"], "preflight", inputs=inputs)["ad.dc-health"]
+    assert str(outcome.status) == "warn" and "a failed capture looks the same" in outcome.summary
+    assert "dcdiag > dcdiag.txt" in outcome.remediation

@@ -22,7 +22,11 @@ def dc_health(ctx: CheckContext) -> Result:
         return Result.error(f"dcdiag output unreadable: {report.error}", evidence)
     evidence = [f"source: {source}"]
     if not report.tests:
-        return Result.ok("dcdiag /q printed nothing: every test passed", evidence)
+        # Only a saved file gets here (the probe's silence is an error): `dcdiag /q` prints nothing when every
+        # test passes, but so does a capture that failed. Say both; never a plain green.
+        return Result.warn("the saved dcdiag output is empty: `dcdiag /q` prints nothing when every test passes, "
+                           "but a failed capture looks the same", evidence,
+                           "Save the full output instead, on the DC: dcdiag > dcdiag.txt (then --dcdiag dcdiag.txt)")
     failed = report.failed
     if not failed:
         return Result.ok(f"all {len(report.tests)} dcdiag tests passed", evidence)

@@ -185,6 +185,10 @@ class HostFacts:
         """dcdiag's report and where it came from: --dcdiag FILE first, else the host (WinRM/snapshot)."""
         path = self._facts.inputs.dcdiag
         output = self._file(path, "dcdiag") if path else self._probe_or_file_hint("dcdiag")
+        if not path and not output.text.strip():
+            # The probe runs full dcdiag, which always prints its tests: silence is a failed run, not "all passed".
+            raise FactUnavailable(Reason.PROTOCOL, f"dcdiag printed nothing ({output.source}, exit code "
+                                                   f"{output.exit_code}){': ' + output.stderr[:200] if output.stderr else ''}")
         return parse_dcdiag(output.text), output.source
 
     def _probe_or_file_hint(self, name: str) -> ProbeOutput:
