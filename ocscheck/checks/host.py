@@ -37,14 +37,6 @@ HYPERVISORS = (
 )
 
 
-def _system(ctx: CheckContext) -> Tuple[Optional[SystemInfo], Optional[Result]]:
-    info = ctx.facts.host("server").system()
-    if info.error:
-        return None, Result.error(f"host system facts unreadable: {info.error}",
-                                  [f"source: {ctx.facts.host('server').source}"])
-    return info, None
-
-
 def _os_line(info: SystemInfo) -> str:
     sp = f" {info.service_pack}" if info.service_pack else ""
     return f"{info.caption.strip()}{sp} ({info.version}, {info.architecture})"
@@ -64,9 +56,7 @@ def host_os(ctx: CheckContext) -> Result:
     Source: TechNet ff181533 (64-bit only); the tutorial (2008 R2). Facts: Win32_OperatingSystem
     Caption, Version, CSDVersion, OSArchitecture (Win32_Processor AddressWidth on 2003).
     """
-    info, problem = _system(ctx)
-    if problem:
-        return problem
+    info = ctx.facts.host("server").system()
     evidence = [_os_line(info), f"PowerShell {info.ps_version or '1.0 or absent'}"]
     host = ctx.facts.host("server").name
     if not info.is_64bit:
@@ -99,9 +89,6 @@ def host_features(ctx: CheckContext) -> Result:
     facts: Get-WindowsFeature on 2008 R2, ServerManagerCmd -query on 2008.
     """
     features = ctx.facts.host("server").features()
-    if features.error:
-        return Result.error(f"installed features unreadable: {features.error}",
-                            [f"source: {ctx.facts.host('server').source}"])
     required = ctx.site.host.required_features
     missing = [name for name in required if not features.has(name)]
     evidence = [f"{len(features.installed)} features installed (read with {features.source})"]
@@ -125,9 +112,7 @@ def host_vcredist(ctx: CheckContext) -> Result:
     Source: product codes {350AA351-…} RTM, {8220EEFE-…} SP1, {4B6C7001-…} ATL update,
     {5FCE6D76-…} MFC update under HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall.
     """
-    info, problem = _system(ctx)
-    if problem:
-        return problem
+    info = ctx.facts.host("server").system()
     found = [(p, VCREDIST_X64_CODES[p.code.upper()]) for p in info.products if p.code.upper() in VCREDIST_X64_CODES]
     if found:
         return Result.ok(f"VC++ 2008 x64 {found[0][1]} is installed",
@@ -158,18 +143,14 @@ def host_kb974571(ctx: CheckContext) -> Result:
     Source: KB974571 rev 7.1, field reports, the tutorial.
     """
     host = ctx.facts.host("server")
-    info, problem = _system(ctx)
-    if problem:
-        return problem
+    info = ctx.facts.host("server").system()
     if not info.has_hotfix("KB974571"):
         return Result.ok("KB974571 is not installed", [f"{len(info.hotfixes)} hotfixes installed"])
     if ctx.phase == Phase.PREFLIGHT:
         return Result.fail("KB974571 is installed: OCS 2007 R2 activation will fail", ["KB974571 installed"],
                            f"On {host.name}: wusa /uninstall /kb:974571 /quiet, then reboot; install it again "
                            "after OCS setup and run ocsasnfix.exe before the next reboot.")
-    events, error = host.events()
-    if error:
-        return Result.error(f"event logs unreadable: {error}", [f"source: {host.source}"])
+    events = host.events()
     symptoms = [e for e in events if _licence_symptom(e.log, e.id, e.data + " " + e.message)
                 and (info.last_boot is None or e.time >= info.last_boot)]
     if symptoms:
@@ -197,9 +178,7 @@ def host_kb975858(ctx: CheckContext) -> Result:
     Fix: download KB975858 for Windows Server 2008 R2 x64 and install it (wusa <file>.msu /quiet).
     Source: the tutorial.
     """
-    info, problem = _system(ctx)
-    if problem:
-        return problem
+    info = ctx.facts.host("server").system()
     if not _is_2008r2(info):
         return Result.ok(f"not needed on {info.caption.strip() or info.version}", [_os_line(info)])
     if info.has_hotfix("KB975858"):
@@ -221,9 +200,7 @@ def host_pending_reboot(ctx: CheckContext) -> Result:
     """
     from ocscheck.parsers.hostinfo import REBOOT_MARKERS
 
-    info, problem = _system(ctx)
-    if problem:
-        return problem
+    info = ctx.facts.host("server").system()
     if not info.reboot_flags:
         return Result.ok("no reboot pending")
     return Result.fail("a reboot is pending", [REBOOT_MARKERS[f] for f in info.reboot_flags],
@@ -239,9 +216,7 @@ def host_virtual(ctx: CheckContext) -> Result:
     Fix: for production, install on a physical server.
     Source: the tutorial; facts: Win32_ComputerSystem Manufacturer and Model.
     """
-    info, problem = _system(ctx)
-    if problem:
-        return problem
+    info = ctx.facts.host("server").system()
     platform = _hypervisor(info.manufacturer, info.model)
     evidence = [f"manufacturer {info.manufacturer!r}, model {info.model!r}"]
     if platform:
@@ -270,12 +245,8 @@ def host_install_paths(ctx: CheckContext) -> Result:
     Source: the tutorial; facts: RtcSrv's image path, sys.master_files of the RTC SQL instance.
     """
     host = ctx.facts.host("server")
-    info, problem = _system(ctx)
-    if problem:
-        return problem
+    info = ctx.facts.host("server").system()
     ocs = host.ocs()
-    if ocs.error:
-        return Result.error(f"OCS facts unreadable: {ocs.error}", [f"source: {host.source}"])
     if not ocs.rtcsrv_path:
         return Result.fail("the OCS front end (service RtcSrv) is not installed", [f"source: {host.source}"],
                            "Install OCS 2007 R2 Standard Edition first.")
@@ -307,8 +278,6 @@ def host_services(ctx: CheckContext) -> Result:
     """
     host = ctx.facts.host("server")
     ocs = host.ocs()
-    if ocs.error:
-        return Result.error(f"OCS facts unreadable: {ocs.error}", [f"source: {host.source}"])
     installed = [ocs.service(name) for name in ctx.site.host.ocs_services if ocs.service(name)]
     if not installed:
         return Result.fail("no OCS service is installed", [f"looked for: {', '.join(ctx.site.host.ocs_services)}"],
@@ -340,8 +309,6 @@ def host_ocs_version(ctx: CheckContext) -> Result:
     """
     host = ctx.facts.host("server")
     ocs = host.ocs()
-    if ocs.error:
-        return Result.error(f"OCS facts unreadable: {ocs.error}", [f"source: {host.source}"])
     if not ocs.sip_version:
         evidence = [f"source: {host.source}"] + ([f"WMI: {ocs.sip_error}"] if ocs.sip_error else [])
         return Result.fail("WMI class MSFT_SIPVersion not found: OCS is not installed (or its WMI provider is "

@@ -154,17 +154,31 @@ class HostFacts:
 
     # ---- parsed facts ----
 
+    # Unparseable output raises here, once, so that no check can mistake an empty parse for a fact
+    # ("no hotfix installed", "no service").
+
     def system(self) -> SystemInfo:
-        return parse_system(self.probe("system").text)
+        return self._parsed("system", "host system facts", parse_system)
 
     def features(self) -> FeatureList:
-        return parse_features(self.probe("features").text)
+        return self._parsed("features", "installed features", parse_features)
 
     def ocs(self) -> OcsInfo:
-        return parse_ocs(self.probe("ocs").text)
+        return self._parsed("ocs", "OCS facts", parse_ocs)
 
-    def events(self) -> Tuple[Tuple[Event, ...], Optional[str]]:
-        return parse_events(self.probe("events").text)
+    def events(self) -> Tuple[Event, ...]:
+        output = self.probe("events")
+        events, error = parse_events(output.text)
+        if error:
+            raise FactUnavailable(Reason.PROTOCOL, f"event logs unreadable ({output.source}): {error}")
+        return events
+
+    def _parsed(self, probe: str, what: str, parse):
+        output = self.probe(probe)
+        parsed = parse(output.text)
+        if parsed.error:
+            raise FactUnavailable(Reason.PROTOCOL, f"{what} unreadable ({output.source}): {parsed.error}")
+        return parsed
 
     def https_binding(self) -> HttpsBinding:
         """The certificate bound to 0.0.0.0:443 (netsh) and Default Web Site's bindings (appcmd)."""
