@@ -39,3 +39,14 @@ def test_sip_reader_waits_for_the_body():
     assert not _complete(head + b"ab")
     assert _complete(head + b"abcd")
     assert _complete(b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n")  # compact form of Content-Length
+
+
+def test_self_signed_certificate_never_passes_revocation(tmp_path):
+    from ocscheck.facts import Inputs
+    from tests.helpers import judge, make_site
+    from tests.helpers_pki import self_signed_pem
+
+    path = tmp_path / "self-signed.pem"
+    path.write_text(self_signed_pem("ocs.todorovic.adds"))
+    outcome = judge(make_site(), ["cert.revocation"], "preflight", inputs=Inputs(certificate=path))["cert.revocation"]
+    assert str(outcome.status) == "warn" and "revocation cannot be checked" in outcome.summary

@@ -340,6 +340,10 @@ def cert_revocation(ctx: CheckContext) -> Result:
                            "Set [ldap] url (and user) in the site file so that ldap:/// CRL URLs can be read; "
                            "put the issuing CA's root in tls.ca_bundle so that CRL signatures can be checked.")
     checked = [link for link in path.links if not certs.is_self_signed(link.cert)]
+    if not checked:
+        # A self-signed server certificate: nothing below a root, so no CRL was (or can be) checked.
+        return Result.warn("no certificate below a root: revocation cannot be checked (self-signed certificate?)",
+                           evidence, new_certificate(ctx, subject.leaf, "Use a certificate issued by your CA"))
     return Result.ok(f"CRLs of {len(checked)} certificate(s) reachable, signed, current; none revoked", evidence)
 
 
