@@ -267,7 +267,7 @@ def test_locked_out_account_fails(good: Lab):
         forest.set_attributes(dn, {"lockoutTime": ["0"]})
     assert outcome.status == Status.FAIL, outcome.summary
     assert outcome.summary.startswith("RTCService: locked out")
-    assert f'$u = [ADSI]"LDAP://{dn}"; $u.Put("lockoutTime", 0); $u.SetInfo()' in outcome.remediation
+    assert f"$u = [ADSI]'LDAP://{dn}'; $u.Put(\"lockoutTime\", 0); $u.SetInfo()" in outcome.remediation
 
 
 def test_missing_account_fails_in_post_only(good: Lab):

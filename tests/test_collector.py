@@ -6,7 +6,8 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ocscheck.collector import PROBES, SnapshotError, _compact, ps_quote, read_snapshot, script_text
+from ocscheck.collector import PROBES, SnapshotError, _compact, read_snapshot, script_text
+from ocscheck.powershell import ps_quote
 from tests.winrm_endpoint import scenarios
 
 # Cmdlets that Windows Server 2008 R2's PowerShell 2.0 does not have (PowerShell 3.0 and later, or

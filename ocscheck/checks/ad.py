@@ -10,6 +10,7 @@ from ocscheck.facts.contracts import ReplicationLink
 from ocscheck.facts.directory import RTC_GROUPS, filetime, parse_iso
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.model import Result
+from ocscheck.powershell import ps_quote
 from ocscheck.registry import check
 
 LEVELS = {0: "Windows 2000", 1: "Windows Server 2003 interim", 2: "Windows Server 2003", 3: "Windows Server 2008",
@@ -276,7 +277,7 @@ def _account_problems(account: Dict, policy: Dict, now: datetime.datetime,
         locked = forever or lockout + datetime.timedelta(microseconds=abs(duration) // 10) > now
     if locked:
         problems.append(f"locked out since {lockout:%Y-%m-%d %H:%M} UTC" if lockout else "locked out")
-        fixes.append(f'$u = [ADSI]"LDAP://{dn}"; $u.Put("lockoutTime", 0); $u.SetInfo()')
+        fixes.append(f'$u = [ADSI]{ps_quote("LDAP://" + dn)}; $u.Put("lockoutTime", 0); $u.SetInfo()')
     expires = filetime(account.get("accountExpires"))
     if expires and expires <= now + datetime.timedelta(days=threshold_days):
         problems.append(f"account expires {expires:%Y-%m-%d}")

@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
+from ocscheck.powershell import ps_quote
+
 SNAPSHOT_MAGIC = "ocscheck-snapshot 1"
 # cmd.exe refuses command lines over 8,191 characters; a probe must stay well below it.
 MAX_COMMAND_LINE = 8191
@@ -67,15 +69,6 @@ PROBES: Dict[str, Probe] = {p.name: p for p in (
     Probe("dcdiag", "cmd", "dcdiag", dc_only=True),
     Probe("repadmin", "cmd", "repadmin /showrepl * /csv", dc_only=True),
 )}
-
-
-def ps_quote(value: str) -> str:
-    """``value`` as a PowerShell single-quoted literal (the only way values enter our scripts).
-
-    Inside single quotes PowerShell expands nothing; a quote is escaped by doubling it, and
-    PowerShell also treats the typographic quotes U+2018..U+201B as single quotes.
-    """
-    return "'" + re.sub("(['\u2018\u2019\u201a\u201b])", r"\1\1", value) + "'"
 
 
 def script_text() -> str:

@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 import ldap3
 from ldap3.core import exceptions as lx
 from ldap3.protocol.microsoft import security_descriptor_control
+from ldap3.utils.conv import escape_filter_chars
 
 from ocscheck.facts import repsfrom, secdesc
 from ocscheck.facts.contracts import ReplicationLink
@@ -367,7 +368,8 @@ class LdapFacts:
         base = self.rootdse().default_nc
 
         def fetch(conn):
-            found = self._search(conn, base, f"(&(objectClass=user)(sAMAccountName={_escape(sam_account_name)}))",
+            flt = f"(&(objectClass=user)(sAMAccountName={escape_filter_chars(sam_account_name)}))"
+            found = self._search(conn, base, flt,
                                  ldap3.SUBTREE, _ACCOUNT_ATTRIBUTES)
             if not found:
                 return None
@@ -510,9 +512,10 @@ def _summarise(entries: Iterator[Tuple[str, Dict[str, List[bytes]]]], conn: ldap
                 seen.add(digest)
     for uri in duplicated:
         # Second, targeted look-up: the owners of each duplicate (a digest collision shows one owner: dropped).
-        conn.search(base, f"(&{SIP_USER_FILTER}(msRTCSIP-PrimaryUserAddress={_escape(uri)}))", ldap3.SUBTREE,
-                    attributes=["cn"])
-        owners = sorted(e["dn"] for e in conn.response or [] if e.get("type") == "searchResEntry")
+        # A failed search raises (a busy DC must not turn a duplicate into a "collision" and drop it).
+        found = LdapFacts._search(conn, base, f"(&{SIP_USER_FILTER}(msRTCSIP-PrimaryUserAddress="
+                                  f"{escape_filter_chars(uri)}))", ldap3.SUBTREE, ("cn",))
+        owners = sorted(dn for dn, _raw in found)
         if len(owners) > 1:
             summary["duplicates"][uri] = owners
     return summary
@@ -524,11 +527,6 @@ def _close(connection: ldap3.Connection) -> None:
         connection.unbind()
     except Exception:
         pass
-
-
-def _escape(value: str) -> str:
-    """RFC 4515 filter escaping."""
-    return "".join(f"\\{ord(c):02x}" if c in "\\*()\0" else c for c in value)
 
 
 def _unavailable(exc: Exception, where: str, timeout: float) -> FactUnavailable:
