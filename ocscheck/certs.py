@@ -37,10 +37,6 @@ def subject(cert: x509.Certificate) -> str:
     return printable(cert.subject.rfc4514_string())
 
 
-def issuer(cert: x509.Certificate) -> str:
-    return printable(cert.issuer.rfc4514_string())
-
-
 def short_name(name: x509.Name) -> str:
     cns = [str(a.value) for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)]
     return printable(cns[0] if cns else name.rfc4514_string(), 120)

@@ -18,9 +18,6 @@ import dns.resolver
 from ocscheck.config import Endpoint
 from ocscheck.facts.store import FactUnavailable, Reason
 
-VIEWS = ("internal", "external")
-
-
 @dataclass(frozen=True)
 class SrvRecord:
     priority: int

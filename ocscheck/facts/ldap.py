@@ -416,9 +416,6 @@ class LdapFacts:
 
     # ---------------------------------------------------------------------------- replication
 
-    def replication_links(self) -> List[ReplicationLink]:
-        return list(self.replication_state().links)
-
     def replication_state(self) -> ReplicationState:
         """Inbound links (repsFrom of every naming-context head) of the site's DC and replication_dcs."""
         urls = [self.url] + [u.rstrip("/") for u in self._settings.replication_dcs if u.rstrip("/") != self.url]

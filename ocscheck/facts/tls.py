@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from OpenSSL import SSL
 
+from ocscheck.certs import is_ca
 from ocscheck.facts.store import FactUnavailable, Reason
 
 
@@ -228,7 +229,9 @@ class TlsFacts:
                 raise FactUnavailable(Reason.UNREACHABLE, f"{name} does not resolve on the internal DNS "
                                                           f"({answer.rcode})")
             return answer.addresses[0], "internal DNS"
-        return _system_resolve(name, self._facts.timeout), "system resolver"
+        # A fact like any other: one lookup per name per run, and every connection to it dials the same address.
+        return self._store.get(f"resolve:{name}", lambda: _system_resolve(name, self._facts.timeout)), \
+            "system resolver"
 
     def handshake(self, name: str, port: int) -> Handshake:
         """The TLS handshake with ``name``:``port`` (memoised, recorded): chain, protocol, cipher, MTLS."""
@@ -301,7 +304,7 @@ class TlsFacts:
                 certs, kind = [x509.load_der_x509_certificate(content)], "DER"
             except ValueError:
                 certs, kind = self._pkcs12(path, content), "PKCS#12"
-        leaf = next((c for c in certs if not _is_ca(c)), certs[0])
+        leaf = next((c for c in certs if not is_ca(c)), certs[0])
         chain = [leaf] + [c for c in certs if c is not leaf]
         return {"path": str(path), "format": kind,
                 "chain_pem": [c.public_bytes(serialization.Encoding.PEM).decode() for c in chain]}
@@ -342,8 +345,3 @@ def _x509_name(name: Any) -> str:
     return ", ".join(f"{k.decode()}={v.decode(errors='replace')}" for k, v in name.get_components())
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        return False

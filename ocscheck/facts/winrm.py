@@ -392,7 +392,7 @@ def _close_shell(protocol, shell_id: str, health: Dict[str, bool]) -> None:
 def _translate(exc: Exception, endpoint: str, settings: WinrmHost, timeout: float) -> FactUnavailable:
     """A pywinrm/requests failure as a FactUnavailable whose text names the host, never the password."""
     import requests
-    from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError, WSManFaultError
+    from winrm.exceptions import InvalidCredentialsError, WinRMTransportError, WSManFaultError
 
     if isinstance(exc, requests.exceptions.SSLError):
         return FactUnavailable(Reason.PROTOCOL, f"TLS with {endpoint} failed (certificate not trusted by "
@@ -414,8 +414,6 @@ def _translate(exc: Exception, endpoint: str, settings: WinrmHost, timeout: floa
                                                 f"{' '.join(str(exc.reason or '').split())}")
     if isinstance(exc, WinRMTransportError):
         return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: HTTP {exc.code}: {_short(exc.response_text)}")
-    if isinstance(exc, (WinRMError, ET.ParseError, StopIteration, KeyError, ValueError, TypeError)):
-        return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: {type(exc).__name__}: {_short(exc)}")
     return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: {type(exc).__name__}: {_short(exc)}")
 
 
