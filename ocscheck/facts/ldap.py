@@ -424,8 +424,9 @@ class LdapFacts:
         dsas = self._dsas()
         for url in urls:
             try:
-                links += self._get("repsfrom", lambda u=url: self._run(u, lambda c: self._fetch_repsfrom(c, u, dsas)),
-                                   url)
+                dse = self.rootdse(url)  # the memoised fact (outside _run: its session lock is not re-entrant)
+                links += self._get("repsfrom", lambda u=url, d=dse: self._run(
+                    u, lambda c: self._fetch_repsfrom(c, u, d, dsas)), url)
             except FactUnavailable as exc:
                 if url == self.url:
                     raise
@@ -450,11 +451,11 @@ class LdapFacts:
 
         return self._get("dsas", lambda: self._run(self.url, fetch))
 
-    def _fetch_repsfrom(self, conn: ldap3.Connection, url: str, dsas: Dict[str, str]) -> List[Dict[str, Any]]:
-        dse = self._fetch_rootdse(conn)
-        destination = dse["dnsHostName"] or url
+    def _fetch_repsfrom(self, conn: ldap3.Connection, url: str, dse: RootDse,
+                        dsas: Dict[str, str]) -> List[Dict[str, Any]]:
+        destination = dse.dns_host_name or url
         links = []
-        for nc in dse["namingContexts"]:
+        for nc in dse.naming_contexts:
             found = self._search(conn, nc, "(objectClass=*)", ldap3.BASE, ("repsFrom",))
             for value in (found[0][1].get("repsFrom", []) if found else []):
                 try:
