@@ -17,7 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
-from ocscheck.names import fqdn_problems
+from ocscheck.values.names import fqdn_problems
 
 DEFAULT_FEATURES_2008R2 = ("Web-WebServer", "Web-Asp-Net", "Web-Windows-Auth", "Web-Mgmt-Tools",
                            "Web-Mgmt-Compat", "NET-Framework-Core", "MSMQ-Server", "RSAT-ADDS",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ocscheck.facts import repsfrom
+from ocscheck.values import repsfrom
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ad"
 UTC = datetime.timezone.utc

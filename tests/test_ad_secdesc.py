@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ocscheck.facts import secdesc
+from ocscheck.values import secdesc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ad"
 DOMAIN_SID = "S-1-5-21-441839744-3078084348-3413162460"

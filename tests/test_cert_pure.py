@@ -5,8 +5,8 @@ import re
 
 from hypothesis import given, strategies as st
 
-from ocscheck import certs
-from ocscheck.facts.sip import _complete
+from ocscheck.values import certs
+from ocscheck.values.sip import message_complete as _complete
 
 
 @given(st.text(), st.integers(min_value=1, max_value=300))

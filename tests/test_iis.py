@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from ocscheck import certs
+from ocscheck.values import certs
 from ocscheck.facts import Inputs
 from ocscheck.model import Status
 from tests.helpers import judge, make_site

@@ -6,8 +6,8 @@ import datetime
 from typing import Dict, List, Optional, Tuple
 
 from ocscheck.context import CheckContext
-from ocscheck.facts.contracts import ReplicationLink
-from ocscheck.facts.directory import RTC_GROUPS, filetime, parse_iso
+from ocscheck.values.replication import ReplicationLink
+from ocscheck.values.adtime import RTC_GROUPS, filetime, parse_iso
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.model import Result
 from ocscheck.powershell import ps_quote

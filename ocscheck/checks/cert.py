@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ocscheck import certs
+from ocscheck.values import certs
 from ocscheck.context import CheckContext
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.model import Phase, Result
 from ocscheck.registry import check
-
-if TYPE_CHECKING:  # facts.tls loads pyOpenSSL: not needed by `ocscheck list` or `explain`
-    from ocscheck.facts.tls import Handshake
+from ocscheck.values.tls import Handshake
 
 PHASES = ("preflight", "post")
 _EKU_NAMES = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth", ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth"}

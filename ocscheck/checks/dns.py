@@ -5,15 +5,13 @@ _sip._tls, then A records of sipinternal.<d>, sip.<d>, sipexternal.<d>. The firs
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Set, Tuple
+from typing import List, Set, Tuple
 
 from ocscheck.context import CheckContext
 from ocscheck.model import Result
-from ocscheck.names import in_domain, is_private_address, split_host
+from ocscheck.values.names import in_domain, is_private_address, split_host
 from ocscheck.registry import check
-
-if TYPE_CHECKING:  # dnspython is imported when the facts are fetched, not when the checks load
-    from ocscheck.facts.dns import DnsAnswer, SrvRecord
+from ocscheck.values.dns import DnsAnswer, SrvRecord
 
 SIP_TLS_PORT = 5061
 CLIENT_SRV_ORDER = ("_sipinternaltls._tcp", "_sipinternal._tcp", "_sip._tls")

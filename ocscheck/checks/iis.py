@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from ocscheck import certs
+from ocscheck.values import certs
 from ocscheck.context import CheckContext
-from ocscheck.facts.contracts import HttpsBinding
+from ocscheck.values.iis import HttpsBinding
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.model import Result
 from ocscheck.registry import check

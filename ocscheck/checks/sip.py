@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from ocscheck import certs
+from ocscheck.values import certs
 from ocscheck.context import CheckContext
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.model import Result

@@ -14,7 +14,6 @@ import math
 import re
 import ssl
 import warnings
-from dataclasses import dataclass
 from typing import Any, Dict
 from urllib.parse import urlsplit
 
@@ -25,32 +24,9 @@ from ldap3.utils.uri import parse_uri
 from requests.adapters import HTTPAdapter
 
 from ocscheck.facts.store import FactUnavailable, Reason
+from ocscheck.values.http import CrlFetch, WebAnswer
 
 MAX_CRL_BYTES = 32 * 1024 * 1024  # a large enterprise CRL is a few MB; more is not a CRL
-
-
-@dataclass(frozen=True)
-class CrlFetch:
-    url: str
-    status: int                      # HTTP status; 200 for a successful LDAP read
-    body: bytes
-    source: str                      # what answered (server, or DC and DN)
-
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "CrlFetch":
-        return cls(data["url"], data["status"], base64.b64decode(data["body_b64"]), data["source"])
-
-
-@dataclass(frozen=True)
-class WebAnswer:
-    url: str                         # https://<name>:<port><path>
-    address: str
-    status: int
-    authenticate: str                # WWW-Authenticate offered (Negotiate, NTLM ...)
-
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "WebAnswer":
-        return cls(**data)
 
 
 class _PinnedAddress(HTTPAdapter):

@@ -31,9 +31,9 @@ from ldap3.core import exceptions as lx
 from ldap3.protocol.microsoft import security_descriptor_control
 from ldap3.utils.conv import escape_filter_chars
 
-from ocscheck.facts import repsfrom, secdesc
-from ocscheck.facts.contracts import ReplicationLink
-from ocscheck.facts.directory import RTC_GROUPS
+from ocscheck.values import repsfrom, secdesc
+from ocscheck.values.replication import ReplicationLink
+from ocscheck.values.adtime import RTC_GROUPS
 from ocscheck.facts.store import FactUnavailable, Reason
 
 T = TypeVar("T")

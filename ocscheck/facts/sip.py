@@ -11,38 +11,18 @@ import re
 import secrets
 import socket
 import time
-from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from OpenSSL import SSL
 
 from ocscheck import __version__
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.facts.tls import open_session
+from ocscheck.values.sip import OptionsAnswer, message_complete
 
 MAX_RESPONSE = 64 * 1024
 KEEP = 2048  # bytes of a response kept in the recording
 STATUS_LINE = re.compile(rb"^SIP/2\.0 ([1-6]\d\d) ([^\r\n]*)\r?\n")
-
-
-@dataclass(frozen=True)
-class OptionsAnswer:
-    target: str
-    port: int
-    address: str
-    address_source: str
-    ended: str                       # "response", "timeout", "closed" or "limit"
-    status: Optional[int]            # SIP status code when a status line came back
-    reason: str
-    received: bytes                  # the first KEEP bytes received
-    received_total: int
-    seconds: float
-
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "OptionsAnswer":
-        fields = dict(data)
-        received = base64.b64decode(fields.pop("received_b64"))
-        return cls(**fields, received=received)
 
 
 def options_request(target: str, port: int, domain: str, local: str, local_port: int) -> bytes:
@@ -63,15 +43,6 @@ def options_request(target: str, port: int, domain: str, local: str, local_port:
         "Content-Length: 0",
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def _complete(buffer: bytes) -> bool:
-    """True when ``buffer`` holds a whole SIP message (head, then Content-Length bytes of body)."""
-    head, sep, body = buffer.partition(b"\r\n\r\n")
-    if not sep:
-        return False
-    length = re.search(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d+)", head, re.IGNORECASE | re.MULTILINE)
-    return len(body) >= (int(length.group(1)) if length else 0)
 
 
 class SipFacts:
@@ -100,7 +71,7 @@ class SipFacts:
             local, local_port = session.sock.getsockname()[:2]
             session.send_all(options_request(target, port, self._facts.site.deployment.default_sip_domain,
                                              local, local_port))
-            while not _complete(buffer):
+            while not message_complete(buffer):
                 if len(buffer) >= MAX_RESPONSE:
                     ended = "limit"
                     break

@@ -2,7 +2,7 @@
 
 The handshake never validates anything itself (VERIFY_NONE): it captures the chain exactly as the
 server sends it (``get_peer_cert_chain``), the negotiated protocol and cipher, and whether the server
-asks for a client certificate (MTLS). The checks validate the captured chain with ``ocscheck.certs``.
+asks for a client certificate (MTLS). The checks validate the captured chain with ``ocscheck.values.certs``.
 
 Which address is dialled for a name: ``tls.server_address`` when the site sets it (a workstation
 whose DNS does not see the server), else the A record from the internal DNS view when ``[dns]
@@ -15,7 +15,6 @@ import select
 import socket
 import threading
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -24,57 +23,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from OpenSSL import SSL
 
-from ocscheck.certs import is_ca
 from ocscheck.facts.store import FactUnavailable, Reason
-
-
-@dataclass(frozen=True)
-class Handshake:
-    name: str                        # the name asked for (the certificate must carry it)
-    port: int
-    address: str                     # the address dialled
-    address_source: str              # how the address was found
-    sni: Optional[str]               # server name sent in the handshake that worked (None: no SNI)
-    no_sni_error: str                # why the handshake without SNI failed ("" when it worked)
-    protocol: str                    # TLSv1.2 ...
-    cipher: str
-    chain_pem: Tuple[str, ...]       # as presented, in the order presented (leaf first)
-    client_cert_requested: bool      # the server sent a CertificateRequest (MTLS)
-    client_ca_names: Tuple[str, ...]  # CA names in that request
-    seconds: float
-
-    @property
-    def chain(self) -> List[x509.Certificate]:
-        return [x509.load_pem_x509_certificate(p.encode()) for p in self.chain_pem]
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.name} ({self.address}, {self.address_source}):{self.port}"
-
-    def to_json(self) -> Dict[str, Any]:
-        data = asdict(self)
-        data["chain_pem"], data["client_ca_names"] = list(self.chain_pem), list(self.client_ca_names)
-        return data
-
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "Handshake":
-        return cls(**{**data, "chain_pem": tuple(data["chain_pem"]),
-                      "client_ca_names": tuple(data["client_ca_names"])})
-
-
-@dataclass(frozen=True)
-class CertificateFile:
-    path: str
-    format: str                      # PEM, DER or PKCS#12
-    chain_pem: Tuple[str, ...]       # the server certificate first, then any CA certificates in the file
-
-    @property
-    def chain(self) -> List[x509.Certificate]:
-        return [x509.load_pem_x509_certificate(p.encode()) for p in self.chain_pem]
-
-    @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "CertificateFile":
-        return cls(data["path"], data["format"], tuple(data["chain_pem"]))
+from ocscheck.values.certs import is_ca
+from ocscheck.values.tls import CertificateFile, Handshake
 
 
 class TlsSession:

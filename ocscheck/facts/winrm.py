@@ -26,7 +26,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ocscheck.collector import PROBES, Probe, Snapshot, SnapshotError, read_snapshot
 from ocscheck.config import WinrmHost
-from ocscheck.facts.contracts import HttpsBinding, ReplicationLink
+from ocscheck.values.iis import HttpsBinding
+from ocscheck.values.replication import ReplicationLink
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.parsers.appcmd import parse_site_list
 from ocscheck.parsers.dcdiag import DcdiagReport, parse_dcdiag

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import List, Optional, Tuple
 
-from ocscheck.facts.contracts import ReplicationLink
+from ocscheck.values.replication import ReplicationLink
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
 _WIN32 = re.compile(r"(?:Win32 Err(?:or)?|erreur Win32)\s*[:=]?\s*(\d+)", re.IGNORECASE)

@@ -23,8 +23,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Optional
 
-from ocscheck.facts.contracts import ReplicationLink
-from ocscheck.facts.directory import dstime, to_iso
+from ocscheck.values.adtime import dstime, to_iso
+from ocscheck.values.replication import ReplicationLink
 _FIXED = 208  # bytes up to the end of the transport GUID
 
 
