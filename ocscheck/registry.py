@@ -7,16 +7,23 @@ A check is a function of a CheckContext returning a Result, declared with ``@che
     def sip_cname(ctx: CheckContext) -> Result:
         \"\"\"What it checks, why, how to fix it, and the source (printed by `ocscheck explain`).\"\"\"
 
-Third-party distributions register modules under the entry-point group ``ocscheck.checks``;
-loading a module runs its ``@check`` decorators, so plugins are indistinguishable from built-ins.
+Built-in checks are every module under ``ocscheck.checks``, found by walking the package: a new
+``checks/foo.py`` (or ``checks/foo/bar.py``) is loaded without being listed anywhere. Modules are
+imported in name order, a package before its modules (a package's ``__init__`` may import its modules
+first to set their order, as ``checks.ad`` does). Third-party distributions register modules under the
+entry-point group ``ocscheck.checks``; loading a module runs its ``@check`` decorators, so plugins are
+indistinguishable from built-ins.
+
+Order of the checks (reports, ``list``): areas in the deployment's order (AREA_ORDER; an area not
+listed there comes after, by name), and within an area the order in which the checks registered.
 """
 from __future__ import annotations
 
 import fnmatch
 import importlib
 import inspect
+import pkgutil
 import re
-import sys
 import threading
 from dataclasses import replace
 from importlib import metadata
@@ -25,7 +32,8 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from ocscheck.model import CheckSpec, Phase, Severity
 
 ENTRY_POINT_GROUP = "ocscheck.checks"
-BUILTIN_MODULES = ("ad", "adhealth", "host", "cert", "iis", "dns", "sip", "users")  # deployment order
+BUILTIN_PACKAGE = "ocscheck.checks"
+AREA_ORDER = ("ad", "host", "cert", "iis", "dns", "sip", "users")  # the order of the tutorial's steps
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9][a-z0-9.-]*$")
 
 
@@ -51,7 +59,11 @@ class Registry:
             self._specs[spec.id] = spec
 
     def specs(self) -> List[CheckSpec]:
-        return list(self._specs.values())
+        """Every check: areas in AREA_ORDER (others after, by name), registration order within an area."""
+        def area_rank(spec: CheckSpec) -> Tuple[int, str]:
+            return (AREA_ORDER.index(spec.area), "") if spec.area in AREA_ORDER else (len(AREA_ORDER), spec.area)
+
+        return sorted(self._specs.values(), key=area_rank)  # sorted() is stable: registration order within an area
 
     def get(self, check_id: str) -> Optional[CheckSpec]:
         return self._specs.get(check_id)
@@ -105,17 +117,32 @@ def check(check_id: str, *, title: str, phases: Sequence[str], severity: str = "
     return register
 
 
+def import_package(name: str) -> List[str]:
+    """Import package ``name`` and every module beneath it, in name order, a package before its
+    modules; returns the names of the modules imported."""
+    package = importlib.import_module(name)
+    imported = [name]
+    for info in sorted(pkgutil.iter_modules(package.__path__, f"{name}."), key=lambda i: i.name):
+        if info.ispkg:
+            imported += import_package(info.name)
+        else:
+            importlib.import_module(info.name)
+            imported.append(info.name)
+    return imported
+
+
 def load_all() -> Registry:
-    """Import the built-in check modules, then the plugins (once per process)."""
+    """Import the built-in check modules, then the plugins (once per process).
+
+    A plugin that fails to load does not stop the others: its reason is in ``load_warnings`` for
+    the caller to show (the library prints nothing).
+    """
     global _loaded
     with _load_lock:
         if not _loaded:
-            for name in BUILTIN_MODULES:
-                importlib.import_module(f"ocscheck.checks.{name}")
+            import_package(BUILTIN_PACKAGE)
             REGISTRY.load_plugins()
             _loaded = True
-            for warning in REGISTRY.load_warnings:
-                print(f"ocscheck: warning: {warning}", file=sys.stderr)
     return REGISTRY
 
 

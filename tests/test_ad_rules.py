@@ -6,8 +6,9 @@ import datetime
 
 import pytest
 
-from ocscheck.checks.ad import _account_problems
+from ocscheck.checks.ad.accounts import account_problems
 from ocscheck.model import Status
+from ocscheck.values.ad import Account, DomainPolicy
 from tests.helpers import judge, make_site
 
 URL = "ldaps://dc.todorovic.adds"
@@ -75,6 +76,12 @@ def account(**values):
             "msDS-User-Account-Control-Computed": None}
     base.update(values)
     return base
+
+
+def _account_problems(recorded_account, recorded_policy, now, threshold_days):
+    """The verdict rule on an account and a policy in their recorded forms."""
+    return account_problems(Account.from_json(recorded_account), DomainPolicy.from_json(recorded_policy), now,
+                            threshold_days)
 
 
 def test_expiry_from_pwdlastset_and_maxpwdage_when_not_computed():

@@ -1,24 +1,24 @@
 """SIP-enabled users (facts source: one paged LDAP walk summarised by facts.ldap.sip_users)."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import List, Sequence
 
 from ocscheck.context import CheckContext
 from ocscheck.model import Result
 from ocscheck.registry import check
+from ocscheck.values.ad import SampleItem
 
 LISTED = 5  # DNs named per problem in the evidence
 
 
-def _names(sample: List, count: int) -> str:
+def _names(sample: Sequence[SampleItem], count: int) -> str:
     shown = [item if isinstance(item, str) else item[0] for item in sample[:LISTED]]
     more = f" … and {count - len(shown)} more" if count > len(shown) else ""
     return "; ".join(shown) + more
 
 
 def _pools(ctx: CheckContext) -> List[str]:
-    objects = ctx.facts.ldap.rtc_objects()["objects"]
-    return [o["dn"].lower() for o in objects if o["class"] == "msRTCSIP-Pool"]
+    return [pool.dn.lower() for pool in ctx.facts.ldap.rtc_objects().pools]
 
 
 def _homed_on(home: str, pools: List[str]) -> bool:
@@ -41,48 +41,47 @@ def sip_users(ctx: CheckContext) -> Result:
     correct the URI, or re-home the users on the pool (Move Users).
     Source: MicrosoftDocs schema attributes by class (user attributes); tutorial.
     """
-    summary: Dict = ctx.facts.ldap.sip_users()
+    summary = ctx.facts.ldap.sip_users()
     site_domains = {d.lower() for d in ctx.site.deployment.sip_domains}
     pools = _pools(ctx)
-    fails, warns, evidence = [], [], [f"{summary['total']} SIP-enabled user(s)"]
-    for domain, group in sorted(summary["domains"].items()):
+    fails, warns, evidence = [], [], [f"{summary.total} SIP-enabled user(s)"]
+    for domain, group in sorted(summary.domains.items()):
         state = "supported" if domain in site_domains else "NOT a site SIP domain"
-        evidence.append(f"{group['count']} URI(s) in {domain} ({state})")
+        evidence.append(f"{group.count} URI(s) in {domain} ({state})")
         if domain not in site_domains:
-            fails.append(f"{group['count']} URI(s) in foreign domain {domain}: "
-                         f"{_names(group['sample'], group['count'])}")
-    if summary["malformed"]["count"]:
-        group = summary["malformed"]
-        shown = ", ".join(f"{dn} ({uri or 'empty'})" for dn, uri in group["sample"][:LISTED])
-        fails.append(f"{group['count']} malformed URI(s) (not sip:user@domain): {shown}")
-    for uri, owners in sorted(summary["duplicates"].items()):
+            fails.append(f"{group.count} URI(s) in foreign domain {domain}: {_names(group.sample, group.count)}")
+    if summary.malformed.count:
+        group = summary.malformed
+        shown = ", ".join(f"{dn} ({uri or 'empty'})" for dn, uri in group.sample[:LISTED])
+        fails.append(f"{group.count} malformed URI(s) (not sip:user@domain): {shown}")
+    for uri, owners in sorted(summary.duplicates.items()):
         fails.append(f"duplicate URI {uri}: {'; '.join(owners[:LISTED])}")
-    for home, group in sorted(summary["home_servers"].items()):
+    for home, group in sorted(summary.home_servers.items()):
         if _homed_on(home, pools):
-            evidence.append(f"{group['count']} user(s) homed on {home}")
+            evidence.append(f"{group.count} user(s) homed on {home}")
         else:
-            fails.append(f"{group['count']} user(s) homed on {home}, which is not an existing pool: "
-                         f"{_names(group['sample'], group['count'])}")
-    if summary["no_home"]["count"]:
-        group = summary["no_home"]
-        fails.append(f"{group['count']} user(s) without a home server: {_names(group['sample'], group['count'])}")
-    if summary["mail_mismatch"]["count"]:
-        group = summary["mail_mismatch"]
-        shown = "; ".join(f"{dn}: {uri} vs mail {mail}" for dn, uri, mail in group["sample"][:LISTED])
-        warns.append(f"{group['count']} user(s) whose SIP URI differs from their mail: {shown}")
-    if summary["no_mail"]["count"]:
-        group = summary["no_mail"]
-        warns.append(f"{group['count']} user(s) without mail: {_names(group['sample'], group['count'])}")
+            fails.append(f"{group.count} user(s) homed on {home}, which is not an existing pool: "
+                         f"{_names(group.sample, group.count)}")
+    if summary.no_home.count:
+        group = summary.no_home
+        fails.append(f"{group.count} user(s) without a home server: {_names(group.sample, group.count)}")
+    if summary.mail_mismatch.count:
+        group = summary.mail_mismatch
+        shown = "; ".join(f"{dn}: {uri} vs mail {mail}" for dn, uri, mail in group.sample[:LISTED])
+        warns.append(f"{group.count} user(s) whose SIP URI differs from their mail: {shown}")
+    if summary.no_mail.count:
+        group = summary.no_mail
+        warns.append(f"{group.count} user(s) without mail: {_names(group.sample, group.count)}")
     evidence += fails + warns
     fix = ("OCS 2007 R2 Administrative Tools (or Active Directory Users and Computers > user > Communications): "
            f"give each user a unique sip:<user>@{ctx.site.deployment.default_sip_domain} URI and home it on "
            f"the pool of {ctx.site.deployment.server_fqdn} (Move Users for a dangling home server).")
     if fails:
-        return Result.fail(f"{len(fails)} problem(s) among {summary['total']} SIP-enabled users: {fails[0]}",
+        return Result.fail(f"{len(fails)} problem(s) among {summary.total} SIP-enabled users: {fails[0]}",
                            evidence, fix)
     if warns:
-        return Result.warn(f"{summary['total']} SIP-enabled users valid; " + "; ".join(w.split(':')[0] for w in warns),
+        return Result.warn(f"{summary.total} SIP-enabled users valid; " + "; ".join(w.split(':')[0] for w in warns),
                            evidence, "Make the SIP URI equal to the mail address (one address for users).")
-    if not summary["total"]:
+    if not summary.total:
         return Result.ok("no SIP-enabled user yet", evidence)
-    return Result.ok(f"{summary['total']} SIP-enabled users valid and homed on an existing pool", evidence)
+    return Result.ok(f"{summary.total} SIP-enabled users valid and homed on an existing pool", evidence)

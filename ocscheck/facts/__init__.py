@@ -8,13 +8,22 @@ import datetime
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Callable, Dict, Optional, TypeVar, cast
 
 from ocscheck.config import Site
 from ocscheck.facts.store import FactStore, FactUnavailable, Reason
 from ocscheck.secrets import SecretMissing, Secrets
 
+if TYPE_CHECKING:  # the fetchers load their network clients: imported when a source is first used
+    from ocscheck.facts.dns import DnsFacts
+    from ocscheck.facts.http import HttpFacts
+    from ocscheck.facts.ldap import LdapFacts
+    from ocscheck.facts.sip import SipFacts
+    from ocscheck.facts.tls import TlsFacts
+    from ocscheck.facts.winrm import HostFacts
+
 __all__ = ["Facts", "Inputs", "FactUnavailable", "Reason"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,11 +45,11 @@ class Facts:
         self._sources: Dict[str, object] = {}
         self._lock = threading.Lock()
 
-    def _source(self, name: str, factory):
+    def _source(self, name: str, factory: Callable[["Facts"], T]) -> T:
         with self._lock:
             if name not in self._sources:
                 self._sources[name] = factory(self)
-            return self._sources[name]
+            return cast(T, self._sources[name])
 
     def close(self) -> None:
         """End the run's sessions (LDAP connections, WinRM shells) once every check is done."""
@@ -73,36 +82,36 @@ class Facts:
 
     # Each source module is imported on first use so that `ocscheck --help` stays fast.
     @property
-    def dns(self):
+    def dns(self) -> "DnsFacts":
         from ocscheck.facts.dns import DnsFacts
 
         return self._source("dns", DnsFacts)
 
     @property
-    def tls(self):
+    def tls(self) -> "TlsFacts":
         from ocscheck.facts.tls import TlsFacts
 
         return self._source("tls", TlsFacts)
 
     @property
-    def http(self):
+    def http(self) -> "HttpFacts":
         from ocscheck.facts.http import HttpFacts
 
         return self._source("http", HttpFacts)
 
     @property
-    def sip(self):
+    def sip(self) -> "SipFacts":
         from ocscheck.facts.sip import SipFacts
 
         return self._source("sip", SipFacts)
 
     @property
-    def ldap(self):
+    def ldap(self) -> "LdapFacts":
         from ocscheck.facts.ldap import LdapFacts
 
         return self._source("ldap", LdapFacts)
 
-    def host(self, role: str):
+    def host(self, role: str) -> "HostFacts":
         """The Windows host ``role`` ("server" or "dc"): WinRM, or the collector snapshot given for it."""
         from ocscheck.facts.winrm import HostFacts
 

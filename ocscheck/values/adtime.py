@@ -33,3 +33,8 @@ def to_iso(moment: Optional[datetime.datetime]) -> Optional[str]:
 
 def parse_iso(text: str) -> datetime.datetime:
     return datetime.datetime.strptime(text, _ISO).replace(tzinfo=datetime.timezone.utc)
+
+
+def generalized_time(text: str) -> str:
+    """An LDAP GeneralizedTime as ISO 8601 UTC: 20261127064355.0Z -> 2026-11-27T06:43:55Z."""
+    return datetime.datetime.strptime(text[:14], "%Y%m%d%H%M%S").strftime(_ISO)

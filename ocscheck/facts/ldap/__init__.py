@@ -1,0 +1,255 @@
+"""Active Directory facts over LDAP: RootDSE, OCS schema and forest objects, ACLs, accounts, SIP users,
+replication state — each a typed value from ``ocscheck.values.ad`` (recorded as its JSON form).
+
+The connections are in ``connection`` (TLS before every bind, timeouts, one session per DC); the
+paged SIP-user walk in ``users``, on a connection of its own so that a long directory walk does not
+queue the other facts behind it.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import ldap3
+from ldap3.protocol.microsoft import security_descriptor_control
+from ldap3.utils.conv import escape_filter_chars
+
+from ocscheck.facts.ldap.connection import (DcConnections, attr_bool, attr_int, attr_text, close_quietly, search,
+                                            unavailable)
+from ocscheck.facts.ldap.users import iter_sip_users, summarise
+from ocscheck.facts.store import FactUnavailable, Reason
+from ocscheck.values import repsfrom, secdesc
+from ocscheck.values.ad import (RTC_CLASSES, Account, DomainPolicy, ReplicationState, RootDse, RtcGroup, RtcObject,
+                                RtcService, RtcTree, SchemaVersion, SipUserSummary)
+from ocscheck.values.adtime import RTC_GROUPS, generalized_time
+
+SDFLAGS_DACL = 0x04
+_RTC_ATTRIBUTES = ("objectClass", "msRTCSIP-DomainName", "msRTCSIP-Default", "dNSHostName", "msRTCSIP-PoolType",
+                   "msRTCSIP-PoolVersion", "msRTCSIP-PoolDisplayName")
+_ROOTDSE_INT = ("forestFunctionality", "domainFunctionality", "domainControllerFunctionality")
+_ROOTDSE_TEXT = ("defaultNamingContext", "configurationNamingContext", "schemaNamingContext",
+                 "rootDomainNamingContext", "dnsHostName", "dsServiceName", "serverName", "currentTime")
+
+
+def key(url: str, what: str) -> str:
+    """The recording key of the LDAP fact ``what`` read from the DC at ``url``."""
+    return f"ldap:{url.rstrip('/')}:{what}"
+
+
+class LdapFacts:
+    def __init__(self, facts) -> None:
+        self._facts = facts
+        self._store = facts.store
+        self._settings = facts.site.ldap
+        self._dcs = DcConnections(self._settings, facts.site.tls.ca_bundle, facts.timeout,
+                                  lambda: facts.secret(self._settings.password_env,
+                                                       f"LDAP password for {self._settings.user}"))
+
+    @property
+    def url(self) -> str:
+        return self._settings.url.rstrip("/")
+
+    def _get(self, what: str, fetch: Callable[[ldap3.Connection], Any], url: Optional[str] = None) -> Any:
+        """The recorded value of ``what`` at ``url`` (the site's DC by default), fetched over its session."""
+        url = (url or self.url).rstrip("/")
+        return self._store.get(key(url, what), lambda: self._dcs.run(url, fetch))
+
+    def close(self) -> None:
+        """Unbind every DC connection of the run (Facts.close, once the checks are done)."""
+        self._dcs.close()
+
+    # ------------------------------------------------------------------------------------ facts
+
+    def rootdse(self, url: Optional[str] = None) -> RootDse:
+        return RootDse.from_json(self._get("rootdse", _fetch_rootdse, url))
+
+    def schema_version(self) -> Optional[SchemaVersion]:
+        """ms-RTC-SIP-SchemaVersion's range, or None when the schema is not prepared."""
+        schema = self.rootdse().schema_nc
+
+        def fetch(conn):
+            found = search(conn, f"CN=ms-RTC-SIP-SchemaVersion,{schema}", "(objectClass=*)", ldap3.BASE,
+                           ("rangeUpper", "rangeLower"))
+            if not found:
+                return None
+            return SchemaVersion(attr_int(found[0][1], "rangeUpper"), attr_int(found[0][1], "rangeLower")).to_json()
+
+        data = self._get("schema-version", fetch)
+        return None if data is None else SchemaVersion.from_json(data)
+
+    def rtc_objects(self) -> RtcTree:
+        """The forest-prep tree: RTC Service containers (with partition) and the objects beneath them."""
+        dse = self.rootdse()
+        bases = (("system", f"CN=System,{dse.root_domain_nc}"),
+                 ("configuration", f"CN=Services,{dse.configuration_nc}"))
+
+        def fetch(conn):
+            services, objects = [], []
+            flt = "(|" + "".join(f"(objectClass={c})" for c in RTC_CLASSES) + ")"
+            for partition, base in bases:
+                for dn, _ in search(conn, base, "(objectClass=msRTCSIP-Service)", ldap3.SUBTREE, ("cn",)):
+                    services.append(RtcService(dn, partition))
+                    for child, raw in search(conn, dn, flt, ldap3.SUBTREE, _RTC_ATTRIBUTES):
+                        classes = [v.decode() for v in raw.get("objectClass", [])]
+                        objects.append(RtcObject(
+                            child, dn, next((c for c in RTC_CLASSES if c in classes), classes[-1] if classes else ""),
+                            domain_name=attr_text(raw, "msRTCSIP-DomainName"),
+                            default=attr_bool(raw, "msRTCSIP-Default"),
+                            dns_host_name=attr_text(raw, "dNSHostName"),
+                            pool_type=attr_int(raw, "msRTCSIP-PoolType"),
+                            pool_version=attr_int(raw, "msRTCSIP-PoolVersion"),
+                            display_name=attr_text(raw, "msRTCSIP-PoolDisplayName")))
+            return RtcTree(tuple(services), tuple(objects)).to_json()
+
+        return RtcTree.from_json(self._get("rtc", fetch))
+
+    def rtc_groups(self) -> List[RtcGroup]:
+        """The forest-prep universal groups found in the domain, by name."""
+        base = self.rootdse().default_nc
+
+        def fetch(conn):
+            flt = "(&(objectClass=group)(|" + "".join(f"(sAMAccountName={g})" for g in RTC_GROUPS) + "))"
+            groups = []
+            for dn, raw in search(conn, base, flt, ldap3.SUBTREE, ("sAMAccountName", "objectSid", "groupType")):
+                sid = raw.get("objectSid", [b""])[0]
+                groups.append(RtcGroup(attr_text(raw, "sAMAccountName") or "", dn,
+                                       secdesc.parse_sid(sid)[0] if sid else None, attr_int(raw, "groupType")))
+            return [g.to_json() for g in sorted(groups, key=lambda g: g.name.lower())]
+
+        return [RtcGroup.from_json(g) for g in self._get("rtc-groups", fetch)]
+
+    def dacl(self, dn: str) -> Optional[List[secdesc.Ace]]:
+        """The DACL of ``dn`` (SD flags control: DACL only, readable without SeSecurityPrivilege);
+        None when the object does not exist."""
+
+        def fetch(conn):
+            found = search(conn, dn, "(objectClass=*)", ldap3.BASE, ("nTSecurityDescriptor",),
+                           controls=security_descriptor_control(sdflags=SDFLAGS_DACL))
+            if not found:
+                return None
+            values = found[0][1].get("nTSecurityDescriptor") or []
+            if not values:
+                raise FactUnavailable(Reason.REFUSED, f"{dn}: nTSecurityDescriptor not returned to "
+                                                      f"{self._settings.user} (no read-control right?)")
+            try:
+                descriptor = secdesc.parse(values[0])
+            except secdesc.SecurityDescriptorError as exc:
+                raise FactUnavailable(Reason.PROTOCOL, f"{dn}: unreadable nTSecurityDescriptor: {exc}") from None
+            return [ace.to_json() for ace in descriptor.dacl or ()]
+
+        data = self._get(f"dacl:{dn}", fetch)
+        return None if data is None else [secdesc.Ace.from_json(a) for a in data]
+
+    def domain_policy(self) -> DomainPolicy:
+        """maxPwdAge, lockoutDuration, lockoutThreshold of the domain."""
+        base = self.rootdse().default_nc
+
+        def fetch(conn):
+            found = search(conn, base, "(objectClass=*)", ldap3.BASE,
+                           ("maxPwdAge", "lockoutDuration", "lockoutThreshold"), missing_ok=False)
+            raw = found[0][1] if found else {}
+            return DomainPolicy(attr_int(raw, "maxPwdAge"), attr_int(raw, "lockoutDuration"),
+                                attr_int(raw, "lockoutThreshold")).to_json()
+
+        return DomainPolicy.from_json(self._get("domain-policy", fetch))
+
+    def account(self, sam_account_name: str) -> Optional[Account]:
+        """The account's state attributes, or None when no such account exists in the domain."""
+        base = self.rootdse().default_nc
+
+        def fetch(conn):
+            flt = f"(&(objectClass=user)(sAMAccountName={escape_filter_chars(sam_account_name)}))"
+            found = search(conn, base, flt, ldap3.SUBTREE, Account.attributes())
+            if not found:
+                return None
+            dn, raw = found[0]
+            return Account.from_json({"dn": dn, **{name: attr_int(raw, name) for name in Account.attributes()}}
+                                     ).to_json()
+
+        data = self._get(f"account:{sam_account_name.lower()}", fetch)
+        return None if data is None else Account.from_json(data)
+
+    def sip_users(self) -> SipUserSummary:
+        """A summary of every SIP-enabled user, built while paging through the directory (see ``users``)."""
+        return SipUserSummary.from_json(self._store.get(key(self.url, "sip-users"), self._walk_sip_users))
+
+    def _walk_sip_users(self) -> Dict[str, Any]:
+        base = self.rootdse().default_nc
+        where = self._dcs.configured(self.url)
+        conn = self._dcs.open(where)
+        try:
+            return summarise(iter_sip_users(conn, base, self._settings.page_size), conn, base)
+        except FactUnavailable:
+            raise
+        except Exception as exc:
+            raise unavailable(exc, where.url, self._facts.timeout) from None
+        finally:
+            close_quietly(conn)
+
+    # ------------------------------------------------------------------------------ replication
+
+    def replication_state(self) -> ReplicationState:
+        """Inbound links (repsFrom of every naming-context head) of the site's DC and replication_dcs."""
+        urls = [self.url] + [u.rstrip("/") for u in self._settings.replication_dcs if u.rstrip("/") != self.url]
+        links: List[Dict[str, Any]] = []
+        unreadable: List[Tuple[str, str]] = []
+        dsas = self._dsas()
+        for url in urls:
+            try:
+                dse = self.rootdse(url)  # the memoised fact (outside the session: its lock is not re-entrant)
+                links += self._get("repsfrom", lambda c, u=url, d=dse: _fetch_repsfrom(c, u, d, dsas), url)
+            except FactUnavailable as exc:
+                if url == self.url:
+                    raise
+                unreadable.append((url, str(exc)))
+        return ReplicationState.from_json({"links": links, "unreadable": unreadable, "dsa_count": len(dsas)})
+
+    def _dsas(self) -> Dict[str, str]:
+        """objectGUID of each NTDS Settings object -> its server's dNSHostName."""
+        config = self.rootdse().configuration_nc
+
+        def fetch(conn):
+            names = {}
+            for dn, raw in search(conn, f"CN=Sites,{config}", "(objectClass=server)", ldap3.SUBTREE,
+                                  ("dNSHostName",)):
+                names[dn.lower()] = attr_text(raw, "dNSHostName") or dn
+            result = {}
+            for dn, raw in search(conn, f"CN=Sites,{config}", "(objectClass=nTDSDSA)", ldap3.SUBTREE,
+                                  ("objectGUID",)):
+                guid = str(uuid.UUID(bytes_le=raw["objectGUID"][0]))
+                result[guid] = names.get(dn.split(",", 1)[1].lower(), dn)
+            return result
+
+        return self._get("dsas", fetch)
+
+
+def _fetch_rootdse(conn: ldap3.Connection) -> Dict[str, Any]:
+    entries = search(conn, "", "(objectClass=*)", ldap3.BASE, (*_ROOTDSE_INT, *_ROOTDSE_TEXT, "namingContexts"),
+                     missing_ok=False)
+    if not entries:
+        raise FactUnavailable(Reason.PROTOCOL, "the RootDSE returned no entry")
+    raw = entries[0][1]
+    current = attr_text(raw, "currentTime")
+    return RootDse(*(attr_int(raw, name) for name in _ROOTDSE_INT),
+                   default_nc=attr_text(raw, "defaultNamingContext") or "",
+                   configuration_nc=attr_text(raw, "configurationNamingContext") or "",
+                   schema_nc=attr_text(raw, "schemaNamingContext") or "",
+                   root_domain_nc=attr_text(raw, "rootDomainNamingContext") or "",
+                   naming_contexts=tuple(v.decode() for v in raw.get("namingContexts", [])),
+                   dns_host_name=attr_text(raw, "dnsHostName") or "",
+                   current_time=generalized_time(current) if current else None).to_json()
+
+
+def _fetch_repsfrom(conn: ldap3.Connection, url: str, dse: RootDse, dsas: Dict[str, str]) -> List[Dict[str, Any]]:
+    destination = dse.dns_host_name or url
+    links = []
+    for nc in dse.naming_contexts:
+        found = search(conn, nc, "(objectClass=*)", ldap3.BASE, ("repsFrom",))
+        for value in (found[0][1].get("repsFrom", []) if found else []):
+            try:
+                reps = repsfrom.parse(value)
+            except repsfrom.RepsFromError as exc:
+                raise FactUnavailable(Reason.PROTOCOL, f"{url}: repsFrom of {nc}: {exc}") from None
+            source = dsas.get(reps.source_dsa_guid) or reps.source_address or reps.source_dsa_guid
+            links.append(reps.link(destination, source, nc).to_json())
+    return links

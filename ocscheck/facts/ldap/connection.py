@@ -1,0 +1,216 @@
+"""Connections to domain controllers (ldap3): TLS always before the bind, timeouts on everything, one
+session per DC shared by a run's facts, and ldap3/socket errors turned into typed, secret-free reasons.
+
+Transport: ``ldaps://`` (certificate verified against tls.ca_bundle, or the system store when none
+is set) or ``ldap://`` upgraded with StartTLS before the bind; a bind is never sent in clear.
+Timeouts: the site's run.timeout bounds the TCP connect and every LDAP operation.
+
+One connection per DC URL, serialised by a lock (an ldap3 SYNC connection is not thread-safe); a
+failed connection is remembered, so a DC that is down costs one timeout per run, not one per fact.
+
+ldap3 is used with ``get_info=NONE``: Samba's schema trips ldap3's schema loader (reading
+forestFunctionality raises LDAPAttributeError with ALL), and raw values are decoded by the facts.
+"""
+from __future__ import annotations
+
+import math
+import socket
+import ssl
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar
+from urllib.parse import urlparse
+
+import ldap3
+from ldap3.core import exceptions as lx
+
+from ocscheck.config import LdapSettings
+from ocscheck.facts.store import FactUnavailable, Reason
+
+T = TypeVar("T")
+RawEntry = Tuple[str, Dict[str, List[bytes]]]   # (DN, attribute -> raw values)
+
+# The "data NNN" sub-code of AD's invalidCredentials answer says why the bind account was refused.
+_BIND_DATA = {"52e": "wrong user name or password", "525": "no such user", "530": "logon not permitted now",
+              "531": "logon not permitted from this workstation", "532": "password expired",
+              "533": "account disabled", "701": "account expired", "773": "password must be changed",
+              "775": "account locked out"}
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    host: str
+    port: int
+    ldaps: bool
+
+
+def target(url: str) -> Target:
+    parsed = urlparse(url)
+    ldaps = parsed.scheme == "ldaps"
+    return Target(url.rstrip("/"), parsed.hostname or "", parsed.port or (636 if ldaps else 389), ldaps)
+
+
+class _Session:
+    """One DC's connection, opened on first use; its failure is remembered for the run."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.connection: Optional[ldap3.Connection] = None
+        self.failure: Optional[FactUnavailable] = None
+
+
+class DcConnections:
+    """The run's bound connections to domain controllers, one per URL."""
+
+    def __init__(self, settings: LdapSettings, ca_bundle: Optional[Path], timeout: float,
+                 password: Callable[[], str]) -> None:
+        self._settings = settings
+        self._ca_bundle = ca_bundle
+        self._timeout = timeout
+        self._password = password
+        self._sessions: Dict[str, _Session] = {}
+        self._lock = threading.Lock()
+
+    def configured(self, url: str) -> Target:
+        if not url:
+            raise FactUnavailable(Reason.NOT_CONFIGURED, "no domain controller in the site file ([ldap] url)")
+        if not self._settings.user:
+            raise FactUnavailable(Reason.NOT_CONFIGURED, "no bind account in the site file ([ldap] user)")
+        return target(url)
+
+    def open(self, where: Target) -> ldap3.Connection:
+        """A new bound connection to ``where`` (the caller closes it)."""
+        timeout = self._timeout
+        user = self._settings.user
+        password = self._password()
+        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(self._ca_bundle) if self._ca_bundle else None)
+        server = ldap3.Server(where.host, port=where.port, use_ssl=where.ldaps, tls=tls,
+                              get_info=ldap3.NONE, connect_timeout=timeout)
+        if self._settings.auth == "ntlm":
+            if "\\" not in user:  # the NetBIOS domain name cannot be guessed from a UPN
+                raise FactUnavailable(Reason.NOT_CONFIGURED, "[ldap] auth = \"ntlm\" needs user as DOMAIN\\name")
+            options = dict(user=user, password=password, authentication=ldap3.NTLM)
+        else:
+            options = dict(user=user, password=password, authentication=ldap3.SIMPLE)
+        # ldap3 packs receive_timeout into SO_RCVTIMEO as whole seconds on POSIX: it must be an int.
+        connection = ldap3.Connection(server, receive_timeout=max(1, math.ceil(timeout)), raise_exceptions=False,
+                                      read_only=True, **options)
+        try:
+            connection.open()
+            if not where.ldaps:
+                connection.start_tls()  # raises when the DC refuses: never fall back to a clear bind
+            if not connection.bind():
+                result = connection.result or {}
+                if result.get("result") == 49:
+                    message = result.get("message", "")
+                    why = next((text for code, text in _BIND_DATA.items() if f"data {code}," in message),
+                               "invalid credentials")
+                    raise FactUnavailable(Reason.AUTH_FAILED, f"{where.url}: bind as {user} refused: "
+                                                              f"{why} ({message.strip()})")
+                raise FactUnavailable(Reason.REFUSED, f"{where.url}: bind as {user} failed: "
+                                                      f"{result.get('description')} {result.get('message', '')}")
+        except FactUnavailable:
+            close_quietly(connection)
+            raise
+        except Exception as exc:
+            close_quietly(connection)
+            raise unavailable(exc, where.url, timeout) from None
+        return connection
+
+    def run(self, url: str, operation: Callable[[ldap3.Connection], T]) -> T:
+        """``operation`` on the run's connection to ``url`` (opened on first use, one caller at a time)."""
+        where = self.configured(url)
+        with self._lock:
+            session = self._sessions.setdefault(where.url, _Session())
+        with session.lock:
+            if session.failure is not None:
+                raise session.failure
+            if session.connection is None:
+                try:
+                    session.connection = self.open(where)
+                except FactUnavailable as exc:
+                    session.failure = exc
+                    raise
+            try:
+                return operation(session.connection)
+            except FactUnavailable:
+                raise
+            except Exception as exc:
+                # A broken connection is not reused; the next fact reconnects once.
+                close_quietly(session.connection)
+                session.connection = None
+                raise unavailable(exc, where.url, self._timeout) from None
+
+    def close(self) -> None:
+        """Unbind every DC connection of the run (once the checks are done)."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+        for session in sessions:
+            with session.lock:
+                if session.connection is not None:
+                    close_quietly(session.connection)
+                    session.connection = None
+
+
+def search(conn: ldap3.Connection, base: str, flt: str, scope, attributes, controls=None,
+           missing_ok: bool = True) -> List[RawEntry]:
+    """The entries found; [] when ``base`` does not exist and ``missing_ok``; other LDAP errors raise."""
+    conn.search(base, flt, scope, attributes=list(attributes), controls=controls)
+    code = conn.result.get("result")
+    if code == 32 and missing_ok:  # noSuchObject: the base does not exist
+        return []
+    if code not in (0, None):
+        raise FactUnavailable(Reason.PROTOCOL, f"search {flt} under {base!r}: {conn.result.get('description')} "
+                                               f"{conn.result.get('message', '')}".strip())
+    return [(entry["dn"], entry["raw_attributes"]) for entry in conn.response or []
+            if entry.get("type") == "searchResEntry"]
+
+
+def close_quietly(connection: ldap3.Connection) -> None:
+    """Unbind, ignoring a socket that is already broken (the error being reported is the first one)."""
+    try:
+        connection.unbind()
+    except Exception:
+        pass
+
+
+def unavailable(exc: Exception, where: str, timeout: float) -> FactUnavailable:
+    """An ldap3/socket exception as a typed, secret-free FactUnavailable."""
+    text = str(exc)
+    lowered = text.lower()
+    if "certificate" in lowered or "ssl" in lowered and "verify" in lowered:
+        return FactUnavailable(Reason.PROTOCOL, f"{where}: the DC's TLS certificate is not trusted or does not match "
+                                                f"the host name (tls.ca_bundle): {_first_line(text)}")
+    if isinstance(exc, lx.LDAPStartTLSError):
+        return FactUnavailable(Reason.PROTOCOL, f"{where}: StartTLS failed ({_first_line(text)}); "
+                                                f"use ldaps:// or enable TLS on the DC")
+    if isinstance(exc, (socket.timeout, TimeoutError)) or "timed out" in lowered or "timeout" in lowered:
+        return FactUnavailable(Reason.TIMEOUT, f"{where}: no answer within {timeout:g} s")
+    if "refused" in lowered:
+        return FactUnavailable(Reason.UNREACHABLE, f"{where}: connection refused")
+    if isinstance(exc, (lx.LDAPSocketOpenError, lx.LDAPSocketReceiveError, lx.LDAPSocketSendError,
+                        lx.LDAPSessionTerminatedByServerError, OSError)):
+        return FactUnavailable(Reason.UNREACHABLE, f"{where}: {_first_line(text)}")
+    return FactUnavailable(Reason.PROTOCOL, f"{where}: {type(exc).__name__}: {_first_line(text)}")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else "(no detail)"
+
+
+def attr_text(raw: Dict[str, List[bytes]], name: str) -> Optional[str]:
+    """The first value of attribute ``name`` as text, or None."""
+    values = raw.get(name) or []
+    return values[0].decode("utf-8", "replace") if values else None
+
+
+def attr_int(raw: Dict[str, List[bytes]], name: str) -> Optional[int]:
+    value = attr_text(raw, name)
+    return int(value) if value not in (None, "") else None
+
+
+def attr_bool(raw: Dict[str, List[bytes]], name: str) -> Optional[bool]:
+    value = attr_text(raw, name)
+    return None if value is None else value.upper() == "TRUE"
