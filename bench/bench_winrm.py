@@ -22,26 +22,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ocscheck.collector import PROBES  # noqa: E402
-from ocscheck.context import CheckContext  # noqa: E402
-from ocscheck.facts import Facts  # noqa: E402
-from ocscheck.facts.store import FactStore  # noqa: E402
-from ocscheck.model import Phase  # noqa: E402
-from ocscheck.registry import load_all, select  # noqa: E402
+from ocscheck.api import RunSetup, select_checks  # noqa: E402
 from ocscheck.runner import run_checks  # noqa: E402
-from ocscheck.secrets import Redactor, Secrets  # noqa: E402
 from tests.helpers import make_site  # noqa: E402
 from tests.winrm_endpoint import WinrmEndpoint, env  # noqa: E402
 
 
 def host_run(site, phase: str) -> float:
     """One run of the host checks (and the https binding fact on post); its wall time."""
-    redactor = Redactor()
-    facts = Facts(site, FactStore(redactor, site.run.timeout), Secrets(redactor, environ=env()))
-    specs = select(load_all().specs(), Phase(phase), only=["host.*", "ad.dc-health"])
+    setup = RunSetup(site, phase, environ=env())
+    specs = select_checks(site, phase, only=["host.*", "ad.dc-health"])
     started = time.perf_counter()
-    outcomes = run_checks(specs, CheckContext(site, facts, Phase(phase)), workers=16, timeout=30)
+    outcomes = run_checks(specs, setup.context, workers=16, timeout=30)
     if phase == "post":
-        facts.host("server").https_binding()
+        setup.facts.host("server").https_binding()
     elapsed = time.perf_counter() - started
     bad = [o.id for o in outcomes if str(o.status) not in ("pass", "skip")]
     if bad:

@@ -6,10 +6,7 @@ Exit codes: 0 nothing failed; 1 at least one check failed (or warned, with --fai
 from __future__ import annotations
 
 import difflib
-import socket
 import sys
-import time
-from datetime import datetime
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -106,15 +103,11 @@ def _run(phase: str, config: Path, example: bool, only: Tuple[str, ...], skip: T
          reports: Tuple[str, ...], fail_on: str, timeout: Optional[float], record: Optional[Path],
          replay: Optional[Path], certificate: Optional[Path], dcdiag: Optional[Path], repadmin: Optional[Path],
          host_snapshot: Dict[str, Path], quiet: bool, verbose: bool) -> int:
-    from ocscheck.context import CheckContext
-    from ocscheck.facts import Facts, Inputs
-    from ocscheck.facts.store import FactStore, RecordingError, load_recording, save_recording
-    from ocscheck.model import Phase, Status
-    from ocscheck.registry import load_all, select, unknown_patterns
-    from ocscheck.reports import ReportTarget, RunReport, write_reports
+    from ocscheck.api import RecordingError, SelectionError, load_recording, run, save_recording, select_checks
+    from ocscheck.facts import Inputs
+    from ocscheck.model import Status
+    from ocscheck.reports import ReportTarget, write_reports
     from ocscheck.reports.text import render as render_text
-    from ocscheck.runner import run_checks
-    from ocscheck.secrets import Redactor, Secrets
 
     if example:
         config = EXAMPLE_DIR / "site.toml"
@@ -127,14 +120,11 @@ def _run(phase: str, config: Path, example: bool, only: Tuple[str, ...], skip: T
     for path in (certificate, dcdiag, repadmin, *host_snapshot.values()):
         if path is not None and not path.is_file():
             raise UsageProblem(f"{path}: no such file")
-    registry = load_all()
-    specs = registry.specs()
-    typos = unknown_patterns(specs, [*only, *skip])
-    if typos:
-        raise UsageProblem(f"no check matches {', '.join(typos)} (see `ocscheck list`)")
-    selected = select(specs, Phase(phase), only, [*skip, *site.run.skip])
-    if not selected:
-        raise UsageProblem(f"no {phase} check selected")
+    try:
+        selected = select_checks(site, phase, only, skip)
+    except SelectionError as exc:
+        raise UsageProblem(str(exc)) from None
+    _warn_plugins()
     recorded = None
     if replay is not None:
         try:
@@ -142,49 +132,39 @@ def _run(phase: str, config: Path, example: bool, only: Tuple[str, ...], skip: T
         except RecordingError as exc:
             raise UsageProblem(str(exc)) from None
 
-    redactor = Redactor()
     interactive = recorded is None and sys.stdin.isatty()
-    secrets = Secrets(redactor, prompt=(lambda what: click.prompt(what, hide_input=True, err=True))
-                      if interactive else None)
-    if interactive:  # ask before the checks start, not from inside a worker thread
-        for env_name, purpose in site.secret_envs().items():
-            try:
-                secrets.get(env_name, purpose)
-            except Exception:
-                pass
-    fact_timeout = timeout or site.run.timeout
-    store = FactStore(redactor, default_timeout=fact_timeout, replay=recorded)
-    if timeout:
-        import dataclasses
-        site = dataclasses.replace(site, run=dataclasses.replace(site.run, timeout=timeout))
-    facts = Facts(site, store, secrets, Inputs(certificate=certificate, dcdiag=dcdiag, repadmin=repadmin,
-                                               host_snapshots=host_snapshot))
     progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
-    started, clock = datetime.now().replace(microsecond=0), time.monotonic()
-    outcomes = run_checks(selected, CheckContext(site, facts, Phase(phase)), workers=site.run.workers,
-                          timeout=fact_timeout * 3, progress=progress)
-    facts.close()
+    report = run(site, phase, checks=selected, timeout=timeout, replay=recorded,
+                 inputs=Inputs(certificate=certificate, dcdiag=dcdiag, repadmin=repadmin, host_snapshots=host_snapshot),
+                 prompt=(lambda what: click.prompt(what, hide_input=True, err=True)) if interactive else None,
+                 progress=progress, fail_on_warn=fail_on == "warn", site_label=str(config),
+                 replayed_from=str(replay) if replay else "")
     if progress:
         click.echo("\r\x1b[K", err=True, nl=False)
-    report = RunReport(phase=phase, started=started, duration_s=time.monotonic() - clock, outcomes=tuple(outcomes),
-                       tool_version=__version__, site=str(config), fail_on_warn=fail_on == "warn",
-                       replayed_from=str(replay) if replay else "", hostname=socket.gethostname())
     problems = write_reports(report, targets, verbose)
     if record is not None and recorded is None:
         try:
-            save_recording(store, record, phase)
+            save_recording(report.recording, record, phase)
         except OSError as exc:
             problems.append(f"cannot write the recording to {record}: {exc.strerror or exc}")
     if not quiet:
         click.echo(render_text(report, verbose, colour=sys.stdout.isatty()), nl=False)
     for problem in problems:
         click.echo(f"ocscheck: error: {problem}", err=True)
-    statuses = {o.status for o in outcomes}
+    statuses = {o.status for o in report.outcomes}
     if problems:
         return EXIT_USAGE
     if Status.FAIL in statuses or (fail_on == "warn" and Status.WARN in statuses):
         return EXIT_FAIL
     return EXIT_ERROR if Status.ERROR in statuses else EXIT_OK
+
+
+def _warn_plugins() -> None:
+    """Say which plugins could not be loaded (the registry returns their reasons; the CLI shows them)."""
+    from ocscheck.registry import load_all
+
+    for warning in load_all().load_warnings:
+        click.echo(f"ocscheck: warning: {warning}", err=True)
 
 
 def _progress_printer():
@@ -208,6 +188,7 @@ def list_checks(phase: Optional[str], config: Optional[Path]) -> None:
     from ocscheck.registry import load_all, select
 
     site = _load_site(config) if config else None
+    _warn_plugins()
     specs = select(load_all().specs(), Phase(phase) if phase else None)
     rows = []
     for spec in specs:
@@ -229,6 +210,7 @@ def explain(check_id: str) -> None:
     from ocscheck.registry import load_all
 
     registry = load_all()
+    _warn_plugins()
     spec = registry.get(check_id)
     if spec is None:
         close = difflib.get_close_matches(check_id, [s.id for s in registry.specs()], n=3)

@@ -5,14 +5,11 @@ import copy
 from pathlib import Path
 from typing import Any, Dict, Iterable, Mapping, Optional
 
-from ocscheck.config import site_from_dict, Site
-from ocscheck.context import CheckContext
-from ocscheck.facts import Facts, Inputs
-from ocscheck.facts.store import FactStore
-from ocscheck.model import Outcome, Phase
-from ocscheck.registry import load_all, select
-from ocscheck.runner import run_checks
-from ocscheck.secrets import Redactor, Secrets
+from ocscheck.api import run
+from ocscheck.config import Site, site_from_dict
+from ocscheck.facts import Inputs
+from ocscheck.model import Outcome
+from ocscheck.reports import RunReport
 
 BASE_SITE: Dict[str, Any] = {
     "deployment": {"server_fqdn": "ocs.todorovic.adds", "sip_domains": ["todorovic.fr"],
@@ -35,16 +32,16 @@ def make_site(overrides: Optional[Mapping[str, Any]] = None, path: Path = Path("
     return site_from_dict(merge(BASE_SITE, overrides or {}), path)
 
 
+class Verdicts(Dict[str, Outcome]):
+    """The outcomes of a run by check id, and the recording of its facts."""
+
+    def __init__(self, report: RunReport):
+        super().__init__((o.id, o) for o in report.outcomes)
+        self.report = report
+        self.recording = dict(report.recording)
+
+
 def judge(site: Site, ids: Iterable[str], phase: str = "post", env: Optional[Dict[str, str]] = None,
-          inputs: Optional[Inputs] = None, replay: Optional[Dict[str, Any]] = None) -> Dict[str, Outcome]:
-    """Run the checks matching ``ids`` (globs allowed) for ``phase`` and return their outcomes by id."""
-    redactor = Redactor()
-    secrets = Secrets(redactor, environ=env or {})
-    store = FactStore(redactor, default_timeout=site.run.timeout, replay=replay)
-    facts = Facts(site, store, secrets, inputs or Inputs())
-    specs = select(load_all().specs(), Phase(phase), only=list(ids))
-    ctx = CheckContext(site=site, facts=facts, phase=Phase(phase))
-    outcomes = run_checks(specs, ctx, workers=site.run.workers, timeout=site.run.timeout * 3)
-    facts.close()
-    judge.last_store = store  # type: ignore[attr-defined]
-    return {o.id: o for o in outcomes}
+          inputs: Optional[Inputs] = None, replay: Optional[Dict[str, Any]] = None) -> Verdicts:
+    """Run the checks matching ``ids`` (globs allowed) for ``phase`` through the library API."""
+    return Verdicts(run(site, phase, only=list(ids), environ=env or {}, inputs=inputs or Inputs(), replay=replay))

@@ -55,7 +55,7 @@ def test_fully_prepared_forest_passes_every_check(good: Lab):
 
 def test_record_and_replay_give_the_same_verdicts(good: Lab):
     first = run(good, ids=AD_CHECKS + ("users.sip", "ad.replication"))
-    recording = judge.last_store.recording()
+    recording = first.recording
     assert READER_PASSWORD not in str(recording)
     replayed = judge(make_site(good.site()), AD_CHECKS + ("users.sip", "ad.replication"), "post",
                      env=dict(good.env), replay=recording)
@@ -308,7 +308,7 @@ def test_bad_password_is_an_error_without_the_secret(good: Lab):
     summary = outcomes["ad.forest-level"].summary
     assert summary.startswith("authentication failed: ldaps://127.0.0.2: bind as ocsreader@todorovic.adds refused: "
                               "wrong user name or password (")
-    assert wrong not in str(judge.last_store.recording())
+    assert wrong not in str(outcomes.recording)
 
 
 def test_missing_password_skips(good: Lab):

@@ -9,9 +9,8 @@ import socket
 import ssl
 import threading
 
-from ocscheck.facts import Facts
-from ocscheck.facts.store import FactStore, FactUnavailable
-from ocscheck.secrets import Redactor, Secrets
+from ocscheck.api import RunSetup
+from ocscheck.facts.store import FactUnavailable
 from tests.helpers import make_site
 from tests.lab.pki import Pki, write_server_files
 
@@ -52,8 +51,7 @@ def test_explicit_ldap_cdp_host_gets_an_anonymous_bind_only(tmp_path):
     site = make_site({"ldap": {"url": "ldaps://ocsdc1.todorovic.adds", "user": "ocsreader@todorovic.adds",
                                "password_env": "LDAP_PW"},
                       "tls": {"ca_bundle": str(pki.bundle(tmp_path / "ca.pem"))}, "run": {"timeout": 2.0}})
-    redactor = Redactor()
-    facts = Facts(site, FactStore(redactor, default_timeout=2.0), Secrets(redactor, environ={"LDAP_PW": PASSWORD}))
+    facts = RunSetup(site, "post", environ={"LDAP_PW": PASSWORD}).facts
     try:
         facts.http.crl(f"ldaps://localhost:{port}/CN=Evil%20CA,CN=CDP?certificateRevocationList?base")
     except FactUnavailable:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ocscheck.facts import Facts, Inputs
-from ocscheck.facts.store import FactStore, FactUnavailable, Reason
-from ocscheck.secrets import Redactor, Secrets
+from ocscheck.api import RunSetup
+from ocscheck.facts import Inputs
+from ocscheck.facts.store import FactUnavailable, Reason
 from tests.helpers import judge, make_site
 from tests.winrm_endpoint import PASSWORD, PASSWORD_ENV, env, scenarios
 
@@ -171,8 +171,7 @@ def test_minimum_build_from_the_site(endpoint):
 
 
 def facts_for(site, inputs=Inputs(), environ=None):
-    redactor = Redactor()
-    return Facts(site, FactStore(redactor, site.run.timeout), Secrets(redactor, environ=environ or env()), inputs)
+    return RunSetup(site, "post", inputs=inputs, environ=environ or env()).facts
 
 
 def test_https_binding_fact_other_certificate(endpoint):
@@ -197,7 +196,7 @@ def test_wrong_password_is_an_error_without_the_secret(endpoint):
     assert {str(o.status) for o in outcomes.values()} == {"error"}
     summary = outcomes["host.os"].summary
     assert "authentication failed" in summary and "rejected the credentials" in summary
-    recording = json.dumps(judge.last_store.recording())
+    recording = json.dumps(outcomes.recording)
     assert wrong not in recording and wrong not in " ".join(o.summary for o in outcomes.values())
 
 
@@ -259,7 +258,7 @@ def test_not_configured_skips():
 
 def test_record_and_replay_give_the_same_verdicts(endpoint):
     first = run(endpoint, "kb974571-symptoms", "post", ["host.*"])
-    recording = judge.last_store.recording()
+    recording = first.recording
     assert PASSWORD not in json.dumps(recording)
     replayed = judge(make_site(endpoint.site_overrides("server")), ["host.*"], "post", replay=recording)
     assert statuses(replayed) == statuses(first)
@@ -304,7 +303,7 @@ def test_dcdiag_and_repadmin_files_without_winrm(tmp_path):
 def test_dcdiag_file_replays_without_the_file():
     inputs = Inputs(dcdiag=scenarios.FIXTURES / "dcdiag-en-q-systemlog-failed.cp437.txt")
     first = judge(make_site(), ["ad.dc-health"], "preflight", inputs=inputs)
-    replayed = judge(make_site(), ["ad.dc-health"], "preflight", replay=judge.last_store.recording())
+    replayed = judge(make_site(), ["ad.dc-health"], "preflight", replay=first.recording)
     assert str(replayed["ad.dc-health"].status) == str(first["ad.dc-health"].status) == "fail"
     assert replayed["ad.dc-health"].evidence == first["ad.dc-health"].evidence
 

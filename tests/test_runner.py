@@ -4,12 +4,11 @@ from __future__ import annotations
 import threading
 import time
 
-from ocscheck.context import CheckContext
-from ocscheck.facts import Facts
+from ocscheck.api import RunSetup
 from ocscheck.facts.store import FactStore, FactUnavailable, Reason
 from ocscheck.model import CheckSpec, Phase, Result, Severity, Status
 from ocscheck.runner import run_checks
-from ocscheck.secrets import Redactor, Secrets
+from ocscheck.secrets import Redactor
 from tests.helpers import make_site
 
 
@@ -19,10 +18,7 @@ def spec(check_id, func, depends=()):
 
 
 def context(secret_env=None):
-    redactor = Redactor()
-    secrets = Secrets(redactor, environ=secret_env or {})
-    site = make_site()
-    return CheckContext(site, Facts(site, FactStore(redactor), secrets), Phase.POST)
+    return RunSetup(make_site(), Phase.POST, environ=secret_env or {}).context
 
 
 def test_crash_becomes_error_and_others_still_run():
@@ -125,10 +121,8 @@ def test_run_clock_is_recorded_and_replayed():
     assert ctx.facts.now() == first  # one reference time per run
     recording = ctx.facts.store.recording()
     assert recording["clock:now"] == {"value": first.isoformat()}
-    redactor = Redactor()
-    site = make_site()
-    replayed = Facts(site, FactStore(redactor, replay={"clock:now": {"value": "2026-01-02T03:04:05+00:00"}}),
-                     Secrets(redactor, environ={}))
+    replayed = RunSetup(make_site(), Phase.POST, environ={},
+                        replay={"clock:now": {"value": "2026-01-02T03:04:05+00:00"}}).facts
     assert replayed.now() == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
 
 

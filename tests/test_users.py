@@ -5,7 +5,7 @@ from typing import List
 
 import pytest
 
-from ocscheck.model import Status
+from ocscheck.model import Outcome, Status
 from tests.helpers import judge, make_site
 from tests.lab.samba import BULK_DC, SIP_DOMAIN, Lab, home_server_dn, pool_dn, start_lab
 
@@ -27,7 +27,7 @@ def add(lab: Lab, name: str, **kwargs) -> str:
     return dn
 
 
-def check(lab: Lab, **ldap) -> "Outcome":  # noqa: F821
+def check(lab: Lab, **ldap) -> Outcome:
     overrides = lab.site(**ldap)
     return judge(make_site(overrides), ("users.sip",), "post", env=dict(lab.env))["users.sip"]
 

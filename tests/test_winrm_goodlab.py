@@ -1,9 +1,7 @@
 """start_good_lab: the WinRM side of the bundled example's "everything right" lab."""
 from __future__ import annotations
 
-from ocscheck.facts import Facts
-from ocscheck.facts.store import FactStore
-from ocscheck.secrets import Redactor, Secrets
+from ocscheck.api import RunSetup
 from tests.helpers import judge, make_site
 from tests.winrm_endpoint import env, start_good_lab
 
@@ -16,8 +14,7 @@ def test_good_lab_passes_every_host_check(tmp_path):
         post = judge(site, ["host.*"], "post", env=env())
         assert {str(o.status) for o in [*pre.values(), *post.values()]} == {"pass"}
         assert len(pre) == 8 and len(post) == 6
-        redactor = Redactor()
-        facts = Facts(site, FactStore(redactor, site.run.timeout), Secrets(redactor, environ=env()))
+        facts = RunSetup(site, "post", environ=env()).facts
         assert facts.host("server").https_binding().sslcert_hash == "AB" * 20
         links = facts.host("dc").replication_links()
         assert {(l.destination_dc, l.source_dc) for l in links} == {("OCSDC1", "OCSDC2"), ("OCSDC2", "OCSDC1")}

@@ -147,11 +147,12 @@ class FactStore:
         return self._redactor.redact_json(facts)
 
 
-def save_recording(store: FactStore, path: Path, phase: str) -> None:
+def save_recording(facts: Dict[str, Any], path: Path, phase: str) -> None:
+    """Write a run's facts (``FactStore.recording()``, secrets masked) as a recording file."""
     from ocscheck.atomic import write_text_atomic
 
     document = {"schema_version": RECORDING_SCHEMA_VERSION, "tool_version": __version__,
-                "phase": phase, "facts": store.recording()}
+                "phase": phase, "facts": facts}
     write_text_atomic(path, json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 from ocscheck.atomic import write_text_atomic
 from ocscheck.model import Outcome, Status
@@ -33,6 +33,8 @@ class RunReport:
     fail_on_warn: bool = False
     replayed_from: str = ""     # recording the verdicts were judged from, if any
     hostname: str = "localhost"
+    # Every fact of the run, secrets masked (what --record saves); never rendered.
+    recording: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def counts(self) -> Dict[str, int]:
         counts = {s.value: 0 for s in Status}

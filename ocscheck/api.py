@@ -1,0 +1,125 @@
+"""The library entry point: judge a site in one call.
+
+    from ocscheck import load_site, run
+
+    report = run(load_site("ocscheck.toml"), "post", only=["dns.*"])
+    for outcome in report.outcomes:
+        print(outcome.id, outcome.status, outcome.summary)
+
+``run`` owns a run's set-up — secrets (environment variables, or a prompt), the memoising fact
+store (live, or replaying a recording), the facts, the check context — the one timeout (the site's
+``run.timeout`` unless given: each network fact gets it, a check is abandoned after three times
+it), the recording of every fact, and the closing of the sources (LDAP sessions, WinRM shells)
+when the checks are done. The command line is a client of it, and so are the tests and benches.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import time
+from datetime import datetime
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
+
+from ocscheck import __version__
+from ocscheck.config import Site
+from ocscheck.context import CheckContext
+from ocscheck.facts import Facts, Inputs
+from ocscheck.facts.store import FactStore, RecordingError, load_recording, save_recording
+from ocscheck.model import CheckSpec, Phase
+from ocscheck.registry import load_all, select, unknown_patterns
+from ocscheck.reports import RunReport
+from ocscheck.runner import ProgressCallback, run_checks
+from ocscheck.secrets import Redactor, SecretMissing, Secrets
+
+__all__ = ["RunSetup", "SelectionError", "run", "select_checks", "save_recording", "load_recording",
+           "RecordingError"]
+
+
+class SelectionError(ValueError):
+    """The patterns given select no check, or name no check at all."""
+
+
+def select_checks(site: Site, phase: Union[Phase, str], only: Sequence[str] = (),
+                  skip: Sequence[str] = ()) -> list:
+    """The registered checks of ``phase`` matching ``only`` (all when empty), minus ``skip`` and the
+    site's ``run.skip``; a pattern that matches no registered id, or an empty selection, raises."""
+    phase = Phase(phase)
+    specs = load_all().specs()
+    typos = unknown_patterns(specs, [*only, *skip])
+    if typos:
+        raise SelectionError(f"no check matches {', '.join(typos)} (see `ocscheck list`)")
+    selected = select(specs, phase, only, [*skip, *site.run.skip])
+    if not selected:
+        raise SelectionError(f"no {phase} check selected")
+    return selected
+
+
+class RunSetup:
+    """One run's sources — secrets, fact store, facts, check context — built together and closed together.
+
+    ``run`` uses it; so do tests and tools that read facts directly (``setup.facts.ldap.rootdse()``).
+    """
+
+    def __init__(self, site: Site, phase: Union[Phase, str], *, inputs: Inputs = Inputs(),
+                 timeout: Optional[float] = None, environ: Optional[Mapping[str, str]] = None,
+                 prompt: Optional[Callable[[str], str]] = None, replay: Optional[Dict[str, Any]] = None):
+        self.timeout = timeout or site.run.timeout
+        # The one timeout: the site the facts see carries it, and so does the store.
+        self.site = dataclasses.replace(site, run=dataclasses.replace(site.run, timeout=self.timeout))
+        self.phase = Phase(phase)
+        self.redactor = Redactor()
+        self.secrets = Secrets(self.redactor, environ=dict(os.environ if environ is None else environ),
+                               prompt=prompt if replay is None else None)
+        self.store = FactStore(self.redactor, default_timeout=self.timeout, replay=replay)
+        self.facts = Facts(self.site, self.store, self.secrets, inputs)
+        self.context = CheckContext(self.site, self.facts, self.phase)
+
+    def ask_secrets(self) -> None:
+        """Prompt now for every secret the site uses and the environment lacks (before checks start in
+        worker threads). A prompt that is refused (SecretMissing) leaves that source unconfigured; an
+        abort (Ctrl-C) propagates."""
+        for env_name, purpose in self.site.secret_envs().items():
+            try:
+                self.secrets.get(env_name, purpose)
+            except SecretMissing:
+                pass
+
+    def close(self) -> None:
+        self.facts.close()
+
+    def __enter__(self) -> "RunSetup":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def run(site: Site, phase: Union[Phase, str], *, only: Sequence[str] = (), skip: Sequence[str] = (),
+        checks: Optional[Sequence[CheckSpec]] = None, inputs: Inputs = Inputs(), timeout: Optional[float] = None,
+        workers: Optional[int] = None, environ: Optional[Mapping[str, str]] = None,
+        prompt: Optional[Callable[[str], str]] = None, replay: Optional[Dict[str, Any]] = None,
+        progress: Optional[ProgressCallback] = None, fail_on_warn: bool = False,
+        site_label: str = "", replayed_from: str = "") -> RunReport:
+    """Judge ``site`` for ``phase`` and return the report; ``report.recording`` holds every fact of the run
+    (secrets masked), which ``save_recording(report.recording, path, phase)`` writes for ``--record``.
+
+    ``only``/``skip``: check ids or globs (``checks`` instead gives the specs to run); ``timeout``:
+    seconds for each network fact (default the site's ``run.timeout``); ``environ``: where secrets'
+    environment variables are read (default ``os.environ``); ``prompt``: asks for a missing secret
+    (given: every secret is asked before the checks start); ``replay``: the facts of a recording
+    (``load_recording``), judged with no network at all.
+    """
+    specs = list(checks) if checks is not None else select_checks(site, phase, only, skip)
+    with RunSetup(site, phase, inputs=inputs, timeout=timeout, environ=environ, prompt=prompt,
+                  replay=replay) as setup:
+        if prompt is not None and replay is None:
+            setup.ask_secrets()
+        started, clock = datetime.now().replace(microsecond=0), time.monotonic()
+        outcomes = run_checks(specs, setup.context, workers=workers or setup.site.run.workers,
+                              timeout=setup.timeout * 3, progress=progress)
+    return RunReport(phase=setup.phase.value, started=started, duration_s=time.monotonic() - clock,
+                     outcomes=tuple(outcomes), tool_version=__version__, site=site_label or str(site.source),
+                     fail_on_warn=fail_on_warn, replayed_from=replayed_from, hostname=socket.gethostname(),
+                     recording=setup.store.recording())
+
