@@ -90,80 +90,94 @@ def test_functional_levels_2003_forest_reads_2_and_is_not_prepared(samba_2003: L
 
 # ---------------------------------------------------------------------------------- preparation
 
-def test_schema_prepared_by_ocs_2007_fails_with_the_schemaprep_line(good: Lab):
+def test_schema_prepared_by_ocs_2007_fails_with_the_schemaprep_line(good: Lab, undo):
     good.dc1.set_schema_version(1007)
-    try:
-        outcome = run(good, ids=("ad.schema-prep",))["ad.schema-prep"]
-    finally:
+
+    @undo
+    def restore():
         good.dc1.set_schema_version(1008)
+
+    outcome = run(good, ids=("ad.schema-prep",))["ad.schema-prep"]
     assert outcome.status == Status.FAIL
     assert outcome.summary == "schema prepared by an older product (OCS 2007, 1007); OCS 2007 R2 needs 1008"
     assert outcome.remediation.startswith("lcscmd /forest:todorovic.adds /action:schemaprep")
 
 
-def test_schema_of_a_later_product_passes_with_a_note(good: Lab):
+def test_schema_of_a_later_product_passes_with_a_note(good: Lab, undo):
     good.dc1.set_schema_version(1100)
-    try:
-        outcome = run(good, ids=("ad.schema-prep",))["ad.schema-prep"]
-    finally:
+
+    @undo
+    def restore():
         good.dc1.set_schema_version(1008)
+
+    outcome = run(good, ids=("ad.schema-prep",))["ad.schema-prep"]
     assert outcome.status == Status.PASS
     assert "later product (Lync Server 2010, 1100)" in outcome.summary
 
 
-def test_rtc_service_under_system_is_reported(good: Lab):
+def test_rtc_service_under_system_is_reported(good: Lab, undo):
     forest = good.forest
     forest.forest_unprep()
-    try:
-        forest.forest_prep(partition="system")
-        outcomes = run(good, ids=("ad.forest-prep", "ad.sip-domain"))
-    finally:
+
+    @undo
+    def restore():
         good.reset_rtc_tree()
+
+    forest.forest_prep(partition="system")
+    outcomes = run(good, ids=("ad.forest-prep", "ad.sip-domain"))
     assert outcomes["ad.forest-prep"].status == Status.PASS
     assert "system partition" in outcomes["ad.forest-prep"].summary
     assert any("CN=Microsoft,CN=System" in e for e in outcomes["ad.forest-prep"].evidence)
     assert outcomes["ad.sip-domain"].status == Status.PASS
 
 
-def test_rtc_service_in_both_partitions_fails(good: Lab):
+def test_rtc_service_in_both_partitions_fails(good: Lab, undo):
     good.forest.forest_prep(partition="system", groups=False)
-    try:
-        outcome = run(good, ids=("ad.forest-prep",))["ad.forest-prep"]
-    finally:
+
+    @undo
+    def restore():
         good.forest.delete_tree(samba.rtc_service_dn("system"))
+
+    outcome = run(good, ids=("ad.forest-prep",))["ad.forest-prep"]
     assert outcome.status == Status.FAIL
     assert "both partitions" in outcome.summary
 
 
-def test_missing_global_settings_fails(good: Lab):
+def test_missing_global_settings_fails(good: Lab, undo):
     good.forest.delete_tree(f"CN=Global Settings,{samba.rtc_service_dn()}")
-    try:
-        outcome = run(good, ids=("ad.forest-prep",))["ad.forest-prep"]
-    finally:
+
+    @undo
+    def restore():
         good.reset_rtc_tree()
+
+    outcome = run(good, ids=("ad.forest-prep",))["ad.forest-prep"]
     assert outcome.status == Status.FAIL
     assert "no Global Settings" in outcome.summary
 
 
-def test_domain_prep_aces_missing(good: Lab):
+def test_domain_prep_aces_missing(good: Lab, undo):
     good.forest.restore_dacls(good.saved_dacls)
-    try:
-        outcome = run(good, ids=("ad.domain-prep",))["ad.domain-prep"]
-    finally:
+
+    @undo
+    def restore():
         good.saved_dacls = good.forest.domain_prep()
+
+    outcome = run(good, ids=("ad.domain-prep",))["ad.domain-prep"]
     assert outcome.status == Status.FAIL
     assert outcome.summary == "domain not prepared: no RTC group ACE on 4 of 4 objects"
     assert outcome.remediation.startswith("lcscmd /domain:todorovic.adds /action:domainprep")
     assert f"{BASE_DN}: no explicit ACE for any RTC universal group" in outcome.evidence
 
 
-def test_domain_prep_missing_on_one_container(good: Lab):
+def test_domain_prep_missing_on_one_container(good: Lab, undo):
     computers = f"CN=Computers,{BASE_DN}"
     good.dc1.set_dacl_sddl(computers, good.saved_dacls[computers])
-    try:
-        outcome = run(good, ids=("ad.domain-prep",))["ad.domain-prep"]
-    finally:
+
+    @undo
+    def restore():
         good.forest.domain_prep([computers])
+
+    outcome = run(good, ids=("ad.domain-prep",))["ad.domain-prep"]
     assert outcome.status == Status.FAIL
     assert "1 of 4" in outcome.summary
     assert f"{computers}: no explicit ACE for any RTC universal group (only inherited ones, for 11 group(s))" \
@@ -179,23 +193,27 @@ def test_site_sip_domain_differs_from_forest_prep(good: Lab):
     assert "msRTCSIP-Domain todorovic.fr (default)" in outcome.evidence
 
 
-def test_site_default_is_not_the_ad_default(good: Lab):
+def test_site_default_is_not_the_ad_default(good: Lab, undo):
     extra = good.forest.add_sip_domain("todorovic.com")
-    try:
-        outcome = run(good, ids=("ad.sip-domain",),
-                      deployment={"sip_domains": ["todorovic.com", SIP_DOMAIN]})["ad.sip-domain"]
-    finally:
+
+    @undo
+    def restore():
         good.forest.delete(extra)
+
+    outcome = run(good, ids=("ad.sip-domain",),
+                  deployment={"sip_domains": ["todorovic.com", SIP_DOMAIN]})["ad.sip-domain"]
     assert outcome.status == Status.FAIL
     assert outcome.summary == "the default SIP domain in AD is todorovic.fr, the site's is todorovic.com"
 
 
-def test_private_ad_domain_as_sip_domain_warns(good: Lab):
+def test_private_ad_domain_as_sip_domain_warns(good: Lab, undo):
     extra = good.forest.add_sip_domain(DOMAIN)
-    try:
-        outcome = run(good, ids=("ad.sip-domain",), deployment={"sip_domains": [SIP_DOMAIN, DOMAIN]})["ad.sip-domain"]
-    finally:
+
+    @undo
+    def restore():
         good.forest.delete(extra)
+
+    outcome = run(good, ids=("ad.sip-domain",), deployment={"sip_domains": [SIP_DOMAIN, DOMAIN]})["ad.sip-domain"]
     assert outcome.status == Status.WARN
     assert "todorovic.adds are private AD names" in outcome.summary
 
@@ -206,18 +224,20 @@ def _rtcservice(lab: Lab) -> str:
     return f"CN=RTCService,CN=Users,{BASE_DN}"
 
 
-def test_rtcservice_password_expiring_in_3_days_fails(good: Lab):
+def test_rtcservice_password_expiring_in_3_days_fails(good: Lab, undo):
     dn = _rtcservice(good)
     forest = good.forest
     old_max = forest.read(BASE_DN, "maxPwdAge")[0].decode()
     three_days = 3 * 86400 * 10_000_000 + 3600 * 10_000_000  # a little over 3 days, 100 ns units
     forest.set_attributes(dn, {"userAccountControl": ["512"]})
     forest.set_attributes(BASE_DN, {"maxPwdAge": [str(-three_days)]})
-    try:
-        outcome = run(good, ids=("ad.service-accounts",))["ad.service-accounts"]
-    finally:
+
+    @undo
+    def restore():
         forest.set_attributes(BASE_DN, {"maxPwdAge": [old_max]})
         forest.set_attributes(dn, {"userAccountControl": [str(SERVICE_UAC)]})
+
+    outcome = run(good, ids=("ad.service-accounts",))["ad.service-accounts"]
     assert outcome.status == Status.FAIL
     assert outcome.summary.startswith("RTCService: password expires ")
     assert "(3 days), within the 30-day threshold" in outcome.summary
@@ -225,46 +245,52 @@ def test_rtcservice_password_expiring_in_3_days_fails(good: Lab):
     assert "RTCComponentService" not in outcome.summary
 
 
-def test_disabled_account_fails_with_dsmod(good: Lab):
+def test_disabled_account_fails_with_dsmod(good: Lab, undo):
     dn = _rtcservice(good)
     good.forest.set_attributes(dn, {"userAccountControl": [str(SERVICE_UAC | 0x2)]})
-    try:
-        outcome = run(good, ids=("ad.service-accounts",))["ad.service-accounts"]
-    finally:
+
+    @undo
+    def restore():
         good.forest.set_attributes(dn, {"userAccountControl": [str(SERVICE_UAC)]})
+
+    outcome = run(good, ids=("ad.service-accounts",))["ad.service-accounts"]
     assert outcome.status == Status.FAIL
     assert outcome.summary == "RTCService: disabled"
     assert outcome.remediation == f'dsmod user "{dn}" -disabled no'
 
 
-def test_disabled_bind_account_is_named_in_the_error(good: Lab):
+def test_disabled_bind_account_is_named_in_the_error(good: Lab, undo):
     dn = _rtcservice(good)
     good.forest.set_attributes(dn, {"userAccountControl": [str(SERVICE_UAC | 0x2)]})
-    try:
-        outcome = run(good, ids=("ad.forest-level",), ldap={"user": f"RTCService@{DOMAIN}"},
-                      env={READER_ENV: "Svc-Lab-Passw0rd1"})["ad.forest-level"]
-    finally:
+
+    @undo
+    def restore():
         good.forest.set_attributes(dn, {"userAccountControl": [str(SERVICE_UAC)]})
+
+    outcome = run(good, ids=("ad.forest-level",), ldap={"user": f"RTCService@{DOMAIN}"},
+                  env={READER_ENV: "Svc-Lab-Passw0rd1"})["ad.forest-level"]
     assert outcome.status == Status.ERROR
     assert "refused: account disabled (" in outcome.summary, outcome.summary
 
 
-def test_locked_out_account_fails(good: Lab):
+def test_locked_out_account_fails(good: Lab, undo):
     import ldap3
 
     dn = _rtcservice(good)
     forest = good.forest
     forest.set_attributes(BASE_DN, {"lockoutThreshold": ["2"]})
-    try:
-        for _ in range(3):  # real failed binds lock the account
-            conn = ldap3.Connection(ldap3.Server(good.dc1.ip, get_info=ldap3.NONE), f"RTCService@{DOMAIN}", "wrong")
-            conn.open()
-            conn.bind()
-            conn.unbind()
-        outcome = run(good, ids=("ad.service-accounts",))["ad.service-accounts"]
-    finally:
+
+    @undo
+    def restore():
         forest.set_attributes(BASE_DN, {"lockoutThreshold": ["0"]})
         forest.set_attributes(dn, {"lockoutTime": ["0"]})
+
+    for _ in range(3):  # real failed binds lock the account
+        conn = ldap3.Connection(ldap3.Server(good.dc1.ip, get_info=ldap3.NONE), f"RTCService@{DOMAIN}", "wrong")
+        conn.open()
+        conn.bind()
+        conn.unbind()
+    outcome = run(good, ids=("ad.service-accounts",))["ad.service-accounts"]
     assert outcome.status == Status.FAIL, outcome.summary
     assert outcome.summary.startswith("RTCService: locked out")
     assert f"$u = [ADSI]'LDAP://{dn}'; $u.Put(\"lockoutTime\", 0); $u.SetInfo()" in outcome.remediation
@@ -282,16 +308,18 @@ def test_missing_account_fails_in_post_only(good: Lab):
 
 # ------------------------------------------------------------------------------------------ pool
 
-def test_pool_missing_and_wrong_version(good: Lab):
+def test_pool_missing_and_wrong_version(good: Lab, undo):
     outcome = run(good, ids=("ad.pool",), deployment={"server_fqdn": "other.todorovic.adds"})["ad.pool"]
     assert outcome.status == Status.FAIL
     assert outcome.summary == "no pool object for other.todorovic.adds"
     dn = samba.pool_dn()
     good.forest.set_attributes(dn, {"msRTCSIP-PoolVersion": ["3"], "msRTCSIP-PoolType": ["10"]})
-    try:
-        outcome = run(good, ids=("ad.pool",))["ad.pool"]
-    finally:
+
+    @undo
+    def restore():
         good.forest.set_attributes(dn, {"msRTCSIP-PoolVersion": ["4"], "msRTCSIP-PoolType": ["5"]})
+
+    outcome = run(good, ids=("ad.pool",))["ad.pool"]
     assert outcome.status == Status.FAIL
     assert outcome.summary == ("PoolType 10 is not Standard Edition (5); PoolVersion 3 (OCS 2007) is not "
                                "OCS 2007 R2 (4)")
@@ -327,7 +355,7 @@ def test_untrusted_ldaps_certificate_is_an_error_not_a_downgrade(good: Lab):
         assert "TLS certificate is not trusted" in outcome.summary, outcome.summary
 
 
-def test_dc_down_is_an_error_within_the_timeout(good: Lab):
+def test_dc_down_is_an_error_within_the_timeout(good: Lab, undo):
     # Nothing listens on 127.0.0.5 (the bulk DC's address, used only inside its own test): refused at once.
     outcome = run(good, ids=("ad.forest-level",), ldap={"url": "ldaps://127.0.0.5"})["ad.forest-level"]
     assert outcome.status == Status.ERROR
@@ -337,13 +365,15 @@ def test_dc_down_is_an_error_within_the_timeout(good: Lab):
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.5", 636))
     listener.listen(8)
-    try:
-        started = time.monotonic()
-        outcomes = run(good, ids=AD_CHECKS + ("ad.replication", "users.sip"), ldap={"url": "ldaps://127.0.0.5"},
-                       run={"timeout": 1.5})
-        elapsed = time.monotonic() - started
-    finally:
+
+    @undo
+    def restore():
         listener.close()
+
+    started = time.monotonic()
+    outcomes = run(good, ids=AD_CHECKS + ("ad.replication", "users.sip"), ldap={"url": "ldaps://127.0.0.5"},
+                   run={"timeout": 1.5})
+    elapsed = time.monotonic() - started
     assert {str(o.status) for o in outcomes.values()} == {"error"}
     assert "timed out" in outcomes["ad.forest-level"].summary
     assert elapsed < 1.5 * 2 + 1.0  # one timeout for the run, not one per fact

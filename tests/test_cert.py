@@ -461,6 +461,7 @@ def test_cli_certificate_option(tls_lab, tmp_path):
     assert "SAN lacks sip.todorovic.fr" in done.stdout
 
 
+@pytest.mark.lab
 def test_start_good_lab_is_the_example_scenario(tmp_path):
     """The plain function the bundled example is recorded with: everything passes, then it stops cleanly."""
     extra = tmp_path / "dc-ca.pem"

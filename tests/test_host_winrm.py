@@ -113,41 +113,27 @@ def test_windows_2008_features_from_servermanagercmd(endpoint):
         "Web-Asp-Net", "Web-Mgmt-Tools", "Web-Mgmt-Compat", "NET-Framework-Core", "RSAT-ADDS", "Desktop-Experience"))
 
 
-def test_no_vcredist_fails(endpoint):
-    outcome = run(endpoint, "no-vcredist", "preflight", ["host.vcredist"])["host.vcredist"]
-    assert str(outcome.status) == "fail" and "vcredist_x64.exe" in outcome.remediation
+# One scenario of the endpoint, one check: (variant, phase, check, status, what else must hold).
+SCENARIO_VERDICTS = [
+    ("no-vcredist", "preflight", "host.vcredist", "fail", lambda o: "vcredist_x64.exe" in o.remediation),
+    ("no-kb975858", "preflight", "host.kb975858", "fail", lambda o: "KB975858" in o.remediation),
+    ("pending-reboot", "post", "host.pending-reboot", "fail",
+     lambda o: len(o.evidence) == 2 and any("RebootPending" in e for e in o.evidence)),
+    ("vmware", "preflight", "host.virtual", "warn", lambda o: "VMware" in o.summary),
+    ("32-bit", "preflight", "host.os", "fail", lambda o: "32-bit" in o.summary),
+    ("2003-sp2-x64", "preflight", "host.os", "warn", lambda o: "PowerShell 1.0 or absent" in o.evidence),
+    ("system-drive", "post", "host.install-paths", "warn",
+     lambda o: o.summary == "2 location(s) on the system drive C:"
+     and not any("F:" in e for e in o.evidence if e.startswith("database rtc (data)"))),
+]
 
 
-def test_2008r2_without_kb975858_fails(endpoint):
-    outcome = run(endpoint, "no-kb975858", "preflight", ["host.kb975858"])["host.kb975858"]
-    assert str(outcome.status) == "fail" and "KB975858" in outcome.remediation
-
-
-def test_pending_reboot_fails_with_the_markers(endpoint):
-    outcome = run(endpoint, "pending-reboot", "post", ["host.pending-reboot"])["host.pending-reboot"]
-    assert str(outcome.status) == "fail"
-    assert len(outcome.evidence) == 2 and any("RebootPending" in e for e in outcome.evidence)
-
-
-def test_vmware_guest_warns(endpoint):
-    outcome = run(endpoint, "vmware", "preflight", ["host.virtual"])["host.virtual"]
-    assert str(outcome.status) == "warn" and "VMware" in outcome.summary
-
-
-def test_32bit_os_fails(endpoint):
-    outcome = run(endpoint, "32-bit", "preflight", ["host.os"])["host.os"]
-    assert str(outcome.status) == "fail" and "32-bit" in outcome.summary
-
-
-def test_windows_2003_sp2_x64_warns(endpoint):
-    outcome = run(endpoint, "2003-sp2-x64", "preflight", ["host.os"])["host.os"]
-    assert str(outcome.status) == "warn" and "PowerShell 1.0 or absent" in outcome.evidence
-
-
-def test_files_on_the_system_drive_warn(endpoint):
-    outcome = run(endpoint, "system-drive", "post", ["host.install-paths"])["host.install-paths"]
-    assert str(outcome.status) == "warn" and outcome.summary == "2 location(s) on the system drive C:"
-    assert not any("F:" in e for e in outcome.evidence if e.startswith("database rtc (data)"))
+@pytest.mark.parametrize("variant, phase, check_id, status, holds", SCENARIO_VERDICTS,
+                         ids=[row[0] for row in SCENARIO_VERDICTS])
+def test_scenario_verdict(endpoint, variant, phase, check_id, status, holds):
+    outcome = run(endpoint, variant, phase, [check_id])[check_id]
+    assert str(outcome.status) == status, outcome.summary
+    assert holds(outcome), (outcome.summary, outcome.evidence, outcome.remediation)
 
 
 def test_stopped_services_fail_and_absent_ones_do_not(endpoint):

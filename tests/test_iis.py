@@ -2,6 +2,8 @@
 from a collector snapshot holding real netsh/appcmd output (tests/fixtures/windows)."""
 from __future__ import annotations
 
+import pytest
+
 import base64
 from pathlib import Path
 
@@ -98,6 +100,7 @@ def test_host_binding_of_another_certificate_and_no_https_binding(tls_lab, tmp_p
     assert "Default Web Site has no https binding on port 443" in outcome.summary
 
 
+@pytest.mark.lab
 def test_good_labs_together_read_the_binding_over_winrm(tmp_path):
     """The example's pairing: this area's good lab and the WinRM lab reporting its thumbprint on 0.0.0.0:443."""
     from tests import winrm_endpoint

@@ -52,6 +52,7 @@ def test_5061_closed_fails_fast():
     assert seconds < 1.0
 
 
+@pytest.mark.lab
 def test_5061_blackholed_errors_within_the_timeout(blackhole):
     site = make_site({"tls": {"server_address": DEAD}, "run": {"timeout": 1.5}})
     outcomes, seconds = timed(site)

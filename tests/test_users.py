@@ -96,6 +96,7 @@ def test_sip_disabled_users_are_ignored(lab: Lab):
     assert check(lab).status == Status.PASS
 
 
+@pytest.mark.lab
 def test_5000_users_are_paged(tmp_path):
     # A DC of its own (127.0.0.5): removing 5,000 users from the shared one would cost more than provisioning.
     bulk = start_lab(tmp_path, ip=BULK_DC, hostname="ocsdc5")

@@ -1,9 +1,13 @@
 """start_good_lab: the WinRM side of the bundled example's "everything right" lab."""
 from __future__ import annotations
 
+import pytest
+
 from ocscheck.api import RunSetup
 from tests.helpers import judge, make_site
 from tests.winrm_endpoint import env, start_good_lab
+
+pytestmark = pytest.mark.lab  # starts its own WS-Management endpoint
 
 
 def test_good_lab_passes_every_host_check(tmp_path):

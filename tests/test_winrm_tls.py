@@ -15,6 +15,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tests.helpers import judge, make_site
 from tests.winrm_endpoint import WinrmEndpoint, env, scenarios
 
+pytestmark = pytest.mark.lab  # starts its own WS-Management endpoint
+
 HTTPS_PORT = 5986
 
 
