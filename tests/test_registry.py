@@ -1,6 +1,8 @@
 """The registry: id contract, duplicates refused, selection by phase and globs."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ocscheck.model import Phase, Result
@@ -62,3 +64,49 @@ def test_list_with_a_site_says_what_would_skip(tmp_path):
     assert "post skips: needs [dns] external" in lines["dns.split"]
     assert "skips" not in lines["dns.sip-tls-srv"] and "skips" not in lines["sip.tls"]
     assert "needs [winrm.server] or --host-snapshot server=FILE" in lines["host.os"]
+
+
+def test_a_module_dropped_into_checks_is_discovered_in_a_documented_order(tmp_path):
+    """A copy of the package with two new files: checks/zz.py (a new area) and checks/ad/zz_step.py.
+    Both load without being listed anywhere; areas keep the deployment's order, a new area comes last,
+    and a package's own import order comes before the modules it did not import."""
+    import shutil
+    import subprocess
+    import sys
+
+    import ocscheck
+
+    copy = tmp_path / "ocscheck"
+    shutil.copytree(Path(ocscheck.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    body = ('from ocscheck.model import Result\nfrom ocscheck.registry import check\n\n\n'
+            '@check("{id}", title="dropped in", phases=("post",), needs=())\n'
+            'def dropped(ctx):\n    """Fix: none. Source: a test."""\n    return Result.ok("x")\n')
+    (copy / "checks" / "zz.py").write_text(body.format(id="zz.dropped"))
+    (copy / "checks" / "ad" / "zz_step.py").write_text(body.format(id="ad.dropped"))
+    listing = subprocess.run([sys.executable, "-c", "from ocscheck.registry import load_all\n"
+                              "print('\\n'.join(s.id for s in load_all().specs()))"],
+                             env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, capture_output=True,
+                             text=True, check=True, cwd=tmp_path).stdout.split()
+    assert listing[-1] == "zz.dropped"
+    assert listing.index("ad.dropped") == listing.index("ad.dc-health") + 1
+    areas = list(dict.fromkeys(i.split(".")[0] for i in listing))
+    assert areas == ["ad", "host", "cert", "iis", "dns", "sip", "users", "zz"]
+    builtin = [s.id for s in load_all().specs() if s.origin == "builtin"]
+    assert [i for i in listing if i not in ("zz.dropped", "ad.dropped")] == builtin
+
+
+def test_a_broken_plugin_is_reported_to_the_caller_not_printed(monkeypatch, capsys):
+    from ocscheck import registry
+
+    class Broken:
+        name, value = "broken", "nowhere.module:checks"
+
+        def load(self):
+            raise ImportError("No module named 'nowhere'")
+
+    monkeypatch.setattr(registry, "_entry_points", lambda group: [("broken-dist", Broken())])
+    fresh = Registry()
+    fresh.load_plugins()
+    assert fresh.load_warnings == ["plugin 'broken' (nowhere.module:checks) failed to load: ImportError: "
+                                   "No module named 'nowhere'"]
+    assert capsys.readouterr().err == ""
