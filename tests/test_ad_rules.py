@@ -7,8 +7,9 @@ import datetime
 import pytest
 
 from ocscheck.checks.ad.accounts import account_problems
+from ocscheck.facts.ldap import key as ldap_key
 from ocscheck.model import Status
-from ocscheck.values.ad import Account, DomainPolicy
+from ocscheck.values.ad import Account, DomainPolicy, RootDse, SchemaVersion
 from tests.helpers import judge, make_site
 
 URL = "ldaps://dc.todorovic.adds"
@@ -19,12 +20,10 @@ ENV = {"OCSCHECK_LDAP_PASSWORD": "x"}
 
 
 def rootdse(forest: int = 4, domain: int = 4):
-    return {"value": {
-        "forestFunctionality": forest, "domainFunctionality": domain, "domainControllerFunctionality": 4,
-        "defaultNamingContext": BASE, "configurationNamingContext": f"CN=Configuration,{BASE}",
-        "schemaNamingContext": f"CN=Schema,CN=Configuration,{BASE}", "rootDomainNamingContext": BASE,
-        "dnsHostName": "dc.todorovic.adds", "dsServiceName": "", "serverName": "",
-        "currentTime": NOW.strftime("%Y-%m-%dT%H:%M:%SZ"), "namingContexts": [BASE]}}
+    """The site DC's RootDSE fact, recorded as the LDAP source records it."""
+    value = RootDse(forest, domain, 4, BASE, f"CN=Configuration,{BASE}", f"CN=Schema,CN=Configuration,{BASE}",
+                    BASE, (BASE,), "dc.todorovic.adds", NOW.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return {ldap_key(URL, "rootdse"): {"value": value.to_json()}}
 
 
 def verdict(check_id: str, facts, phase: str = "preflight"):
@@ -38,14 +37,14 @@ def verdict(check_id: str, facts, phase: str = "preflight"):
     (3, Status.PASS, "forest level Windows Server 2008 (3)"),
 ])
 def test_forest_levels(forest, status, summary):
-    outcome = verdict("ad.forest-level", {f"ldap:{URL}:rootdse": rootdse(forest=forest)})
+    outcome = verdict("ad.forest-level", rootdse(forest=forest))
     assert (outcome.status, outcome.summary) == (status, summary)
     if status == Status.FAIL:
         assert "Set-ADForestMode -Identity todorovic.adds -ForestMode Windows2003Forest" in outcome.remediation
 
 
 def test_domain_level_2000_fails():
-    outcome = verdict("ad.domain-level", {f"ldap:{URL}:rootdse": rootdse(domain=0)})
+    outcome = verdict("ad.domain-level", rootdse(domain=0))
     assert outcome.status == Status.FAIL
     assert "Set-ADDomainMode -Identity todorovic.adds -DomainMode Windows2003Domain" in outcome.remediation
 
@@ -55,8 +54,7 @@ def test_domain_level_2000_fails():
     (1150, Status.PASS, "later product (Lync Server 2013 / Skype for Business, 1150)"),
 ])
 def test_schema_versions(upper, status, words):
-    facts = {f"ldap:{URL}:rootdse": rootdse(),
-             f"ldap:{URL}:schema-version": {"value": {"rangeUpper": upper, "rangeLower": 3}}}
+    facts = {**rootdse(), ldap_key(URL, "schema-version"): {"value": SchemaVersion(upper, 3).to_json()}}
     outcome = verdict("ad.schema-prep", facts)
     assert outcome.status == status and words in outcome.summary
 
