@@ -2,8 +2,8 @@
 
 No Windows is reachable here, so this is the strongest check we can run on them: the package's .ps1
 files, the probe scripts WinRM runs (decoded back from -EncodedCommand), collect.ps1 with every probe
-in it, and the remediation commands built with ``ps_quote``, parse with zero ERROR or MISSING nodes;
-and a value we interpolate — hostile or not — stays one single-quoted string literal: the parse tree
+in it, and the PowerShell fixes the checks print (ADSI unlock, features, services, functional levels)
+parse with zero ERROR or MISSING nodes; and a value we interpolate — hostile or not — stays one single-quoted string literal: the parse tree
 is the same as with a harmless value, and the literal reads back as the value.
 
 Pure tests: no server, no root, no network.
@@ -14,7 +14,7 @@ import base64
 import datetime
 import re
 from pathlib import Path
-from typing import List
+from typing import Dict, List
 from unittest import mock
 
 import pytest
@@ -25,7 +25,11 @@ from tree_sitter import Language, Node, Parser, Tree
 import ocscheck.collector as collector
 from ocscheck.checks.ad import _account_problems
 from ocscheck.collector import PROBES, Probe, _compact, script_text
+from ocscheck.facts import Inputs
+from ocscheck.model import Outcome, Status
 from ocscheck.powershell import ps_quote
+from tests.helpers import judge, make_site
+from tests.winrm_endpoint import scenarios
 
 PARSER = Parser(Language(tree_sitter_powershell.language()))
 COLLECTOR_DIR = Path(collector.__file__).parent
@@ -46,19 +50,40 @@ def parse(text: str) -> Tree:
     return PARSER.parse(text.translate(AS_POWERSHELL_READS_IT).encode("utf-8"))
 
 
+def _bareword_list_gap(node: Node) -> bool:
+    """The grammar's one false alarm we waive: ``Start-Service RtcSrv,RTCCAS``.
+
+    PowerShell reads bareword arguments joined by commas as one array argument (the services and
+    features fixes print such lists). tree-sitter-powershell 0.26 has no rule for it: it reports a
+    MISSING argument separator (zero width) between the generic token ``RtcSrv`` and a generic token
+    ``,RTCCAS``. Only that exact shape is waived; ``a,`` and ``a, b`` remain errors.
+    """
+    sep = node.parent
+    if not (node.is_missing and sep is not None and sep.type == "command_argument_sep"
+            and sep.start_byte == sep.end_byte):
+        return False
+    before, after = sep.prev_sibling, sep.next_sibling
+    return (before is not None and after is not None and before.type == "generic_token"
+            and after.type == "generic_token" and after.start_byte == sep.end_byte
+            and after.text.startswith(b",") and len(after.text) > 1 and after.text[1:2] not in b" \t,")
+
+
 def syntax_errors(text: str) -> List[str]:
     """Every ERROR or MISSING node of the parse, as "line:column: what" (empty: the text parses)."""
     tree = parse(text)
-    found = []
+    found, waived = [], 0
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
         if node.is_error or node.is_missing:
-            row, col = node.start_point
-            what = f"missing {node.type}" if node.is_missing else f"error at {node.text[:60]!r}"
-            found.append(f"{row + 1}:{col + 1}: {what}")
+            if _bareword_list_gap(node):
+                waived += 1
+            else:
+                row, col = node.start_point
+                what = f"missing {node.type!r}" if node.is_missing else f"error at {node.text[:60]!r}"
+                found.append(f"{row + 1}:{col + 1}: {what}")
         stack.extend(node.children)
-    assert bool(found) == tree.root_node.has_error  # the walk and tree-sitter agree
+    assert bool(found or waived) == tree.root_node.has_error  # the walk and tree-sitter agree
     return sorted(found)
 
 
@@ -105,6 +130,14 @@ def assert_one_literal(template: str, value: str) -> None:
 ])
 def test_a_broken_snippet_is_reported(broken):
     assert syntax_errors(broken) != []
+
+
+def test_only_the_bareword_list_is_waived():
+    assert syntax_errors("Start-Service RtcSrv,RTCCAS,RTCIMMCU") == []
+    assert PARSER.parse(b"Start-Service RtcSrv,RTCCAS").root_node.has_error  # what the waiver covers
+    for broken in ("Start-Service RtcSrv,", "Start-Service RtcSrv,,RTCCAS", "Start-Service 'a',",
+                   "Start-Service RtcSrv,RTCCAS; if (", "Start-Service (RtcSrv,"):
+        assert syntax_errors(broken) != [], broken
 
 
 def test_a_typographic_quote_left_alone_ends_the_string():
@@ -270,3 +303,85 @@ def test_collect_script_keeps_a_native_command_line_one_literal(command):
     assert syntax_errors(text) == []
     assert str(parse(text).root_node) == str(parse(collect_with("x")).root_node)
     assert command.translate(AS_POWERSHELL_READS_IT) in verbatim_literals(text)
+
+
+# --------------------------------------------------------------------------- remediation commands
+
+# The other PowerShell ocscheck prints: the fixes of host.features, host.services and the AD levels.
+# They are judged from a collector snapshot or a recorded RootDSE (no server), and the PowerShell part
+# of each fix (after the "On <host>: " or ", or: " prose) must parse. Not PowerShell, so not parsed:
+# the 2008 features fix (`ServerManagerCmd -install A & ServerManagerCmd -install B`, a cmd.exe line),
+# the dsmod / dnscmd / wusa / lcscmd fixes, and the cmd probes' own command lines (each is parsed
+# above as the literal collect.ps1 hands to cmd.exe).
+
+def host_outcome(check_id: str, phase: str, directory: Path, site=None, **probes) -> Outcome:
+    host = scenarios.variant("ready")
+    host.update(probes)
+    snapshot = directory / "snap.txt"
+    snapshot.write_text(scenarios.snapshot_text(host), newline="")
+    inputs = Inputs(host_snapshots={"server": snapshot})
+    return judge(make_site(site or {}), [check_id], phase, inputs=inputs)[check_id]
+
+
+def services_probe(stopped: Dict[str, str]) -> Dict[str, object]:
+    """The ocs probe with ``stopped`` (name -> start mode) stopped, every other OCS service running."""
+    ocs = scenarios.variant("ready")["ocs"]
+    running = [line for line in ocs["service"] if line.split("|")[0] not in stopped]  # type: ignore[index]
+    return {**ocs, "service": running + [f"{name}|Stopped|{mode}" for name, mode in stopped.items()]}
+
+
+def test_features_fix_parses(tmp_path):
+    outcome = host_outcome("host.features", "preflight", tmp_path,
+                           features=scenarios._features("Desktop-Experience", "MSMQ-Server"))
+    assert outcome.status == Status.FAIL
+    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature MSMQ-Server,Desktop-Experience"
+    assert syntax_errors(outcome.remediation) == []
+
+
+def test_services_fix_parses(tmp_path):
+    outcome = host_outcome("host.services", "post", tmp_path,
+                           ocs=services_probe({"RtcSrv": "Disabled", "RTCCAS": "Auto", "RTCIMMCU": "Disabled"}))
+    assert outcome.status == Status.FAIL
+    prose, _, command = outcome.remediation.partition(": ")
+    assert prose == "On ocs.todorovic.adds"
+    assert command == ("Set-Service RTCIMMCU -StartupType Automatic ; Set-Service RtcSrv -StartupType Automatic"
+                       " ; Start-Service RTCCAS,RTCIMMCU,RtcSrv")
+    assert syntax_errors(command) == []
+
+
+# The services and features fixes print names bare, not through ps_quote. The names come from the
+# site file ([host] ocs_services, required_features) and, for services, also from the host: a name
+# holding $ (SQL Server's instance services are MSSQL$<instance>), a quote, a space or a ; is not one
+# literal argument. A known gap outside this test's scope (ocscheck/checks/host.py); strict, so the
+# day the fixes quote their names this fails and the marker goes.
+@pytest.mark.xfail(strict=True, reason="host.services prints service names bare (MSSQL$RTC expands $RTC)")
+@pytest.mark.parametrize("name", ["MSSQL$RTC", "O'Brien Svc", "Rtc;calc"])
+def test_services_fix_keeps_a_service_name_one_literal(tmp_path, name):
+    outcome = host_outcome("host.services", "post", tmp_path, site={"host": {"ocs_services": [name]}},
+                           ocs=services_probe({name: "Auto"}))
+    assert outcome.status == Status.FAIL
+    command = outcome.remediation.partition(": ")[2]
+    assert syntax_errors(command) == [] and name in verbatim_literals(command)
+
+
+@pytest.mark.parametrize("check_id, level_key, expected", [
+    ("ad.forest-level", "forestFunctionality",
+     "Import-Module ActiveDirectory; Set-ADForestMode -Identity todorovic.adds -ForestMode Windows2003Forest"),
+    ("ad.domain-level", "domainFunctionality",
+     "Import-Module ActiveDirectory; Set-ADDomainMode -Identity todorovic.adds -DomainMode Windows2003Domain"),
+])
+def test_functional_level_fixes_parse(check_id, level_key, expected):
+    # The names in these fixes are site-file FQDNs, validated to letters, digits, - and _ per label.
+    url, base = "ldaps://dc.todorovic.adds", "DC=todorovic,DC=adds"
+    rootdse = {"forestFunctionality": 2, "domainFunctionality": 2, "domainControllerFunctionality": 4,
+               "defaultNamingContext": base, "configurationNamingContext": f"CN=Configuration,{base}",
+               "schemaNamingContext": f"CN=Schema,CN=Configuration,{base}", "rootDomainNamingContext": base,
+               "dnsHostName": "dc.todorovic.adds", "dsServiceName": "", "serverName": "",
+               "currentTime": "2026-11-27T12:00:00Z", "namingContexts": [base], level_key: 0}
+    outcome = judge(make_site({"ldap": {"url": url, "user": "reader@todorovic.adds"}}), [check_id], "preflight",
+                    env={"OCSCHECK_LDAP_PASSWORD": "x"},
+                    replay={f"ldap:{url}:rootdse": {"value": rootdse}})[check_id]
+    assert outcome.status == Status.FAIL
+    command = outcome.remediation.rpartition(", or: ")[2]
+    assert command == expected
+    assert syntax_errors(command) == []
