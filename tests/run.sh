@@ -10,6 +10,27 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 python=${PYTHON:-python3}
 
+# apt-get, waiting for the locks another apt run holds (apt-daily, unattended-upgrades, cloud-init on a
+# fresh machine) instead of failing with exit 100. DPkg::Lock::Timeout makes apt itself wait for the dpkg
+# frontend lock; apt 2.6 does not apply it to other locks (`apt-get update` fails at once on
+# /var/lib/apt/lists/lock), so a "Could not get lock" failure is also retried until the same deadline.
+apt_lock_timeout=${OCSCHECK_APT_LOCK_TIMEOUT:-600}
+apt_get() {
+  local deadline=$((SECONDS + apt_lock_timeout)) log rc
+  log=$(mktemp)
+  while :; do
+    rc=0
+    LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$apt_lock_timeout" "$@" 2>&1 \
+      | tee "$log" >&2 || rc=${PIPESTATUS[0]}
+    if [ "$rc" = 0 ] || [ "$SECONDS" -ge "$deadline" ] || ! grep -q "Could not get lock" "$log"; then
+      rm -f "$log"
+      return "$rc"
+    fi
+    echo "tests/run.sh: apt-get $1: another apt run holds a lock; retrying for up to $((deadline - SECONDS)) s" >&2
+    sleep 5
+  done
+}
+
 if [ "$(id -u)" = 0 ]; then
   missing=()
   while read -r pkg; do
@@ -18,8 +39,8 @@ if [ "$(id -u)" = 0 ]; then
   done < tests/lab/packages.txt
   if [ ${#missing[@]} -gt 0 ]; then
     echo "tests/run.sh: installing lab packages: ${missing[*]}" >&2
-    apt-get update -q >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+    apt_get update -q
+    apt_get install -y -q --no-install-recommends "${missing[@]}"
   fi
 fi
 
