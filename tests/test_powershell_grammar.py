@@ -23,11 +23,13 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from tree_sitter import Language, Node, Parser, Tree
 
 import ocscheck.collector as collector
-from ocscheck.checks.ad import _account_problems
+from ocscheck.checks.ad.accounts import account_problems
 from ocscheck.collector import PROBES, Probe, _compact, script_text
 from ocscheck.facts import Inputs
+from ocscheck.facts.ldap import key as ldap_key
 from ocscheck.model import Outcome, Status
 from ocscheck.powershell import ps_quote
+from ocscheck.values.ad import Account, DomainPolicy, RootDse
 from tests.helpers import judge, make_site
 from tests.winrm_endpoint import scenarios
 
@@ -261,10 +263,9 @@ UF_LOCKOUT = 0x10
 
 def unlock_fix(dn: str) -> str:
     """The ADSI unlock command ad.service-accounts prints for a locked-out account ``dn``."""
-    account = {"dn": dn, "userAccountControl": 0x200 | 0x10000, "lockoutTime": 0,
-               "accountExpires": 0x7FFFFFFFFFFFFFFF, "pwdLastSet": 1,
-               "msDS-User-Account-Control-Computed": UF_LOCKOUT, "msDS-UserPasswordExpiryTimeComputed": None}
-    _, _, fixes = _account_problems(account, {"lockoutDuration": 0}, NOW, 30)
+    account = Account(dn, user_account_control=0x200 | 0x10000, lockout_time=0, account_expires=0x7FFFFFFFFFFFFFFF,
+                      pwd_last_set=1, account_control_computed=UF_LOCKOUT)
+    _, _, fixes = account_problems(account, DomainPolicy(None, 0, None), NOW, 30)
     [fix] = [f for f in fixes if "[ADSI]" in f]
     return fix
 
@@ -373,14 +374,12 @@ def test_services_fix_keeps_a_service_name_one_literal(tmp_path, name):
 def test_functional_level_fixes_parse(check_id, level_key, expected):
     # The names in these fixes are site-file FQDNs, validated to letters, digits, - and _ per label.
     url, base = "ldaps://dc.todorovic.adds", "DC=todorovic,DC=adds"
-    rootdse = {"forestFunctionality": 2, "domainFunctionality": 2, "domainControllerFunctionality": 4,
-               "defaultNamingContext": base, "configurationNamingContext": f"CN=Configuration,{base}",
-               "schemaNamingContext": f"CN=Schema,CN=Configuration,{base}", "rootDomainNamingContext": base,
-               "dnsHostName": "dc.todorovic.adds", "dsServiceName": "", "serverName": "",
-               "currentTime": "2026-11-27T12:00:00Z", "namingContexts": [base], level_key: 0}
+    rootdse = RootDse(2, 2, 4, base, f"CN=Configuration,{base}", f"CN=Schema,CN=Configuration,{base}", base,
+                      (base,), "dc.todorovic.adds", "2026-11-27T12:00:00Z").to_json()
+    rootdse[level_key] = 0
     outcome = judge(make_site({"ldap": {"url": url, "user": "reader@todorovic.adds"}}), [check_id], "preflight",
                     env={"OCSCHECK_LDAP_PASSWORD": "x"},
-                    replay={f"ldap:{url}:rootdse": {"value": rootdse}})[check_id]
+                    replay={ldap_key(url, "rootdse"): {"value": rootdse}})[check_id]
     assert outcome.status == Status.FAIL
     command = outcome.remediation.rpartition(", or: ")[2]
     assert command == expected
