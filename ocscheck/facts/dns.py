@@ -18,6 +18,11 @@ from ocscheck.config import Endpoint
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.values.dns import DnsAnswer
 
+def key(view: str, name: str, rdtype: str) -> str:
+    """The recording key of a DNS query: ``view`` (internal or external), ``name``, record type."""
+    return f"dns:{view}:{name.rstrip('.').lower()}:{rdtype}"
+
+
 class DnsFacts:
     def __init__(self, facts) -> None:
         self._facts = facts
@@ -30,8 +35,7 @@ class DnsFacts:
     def lookup(self, view: str, name: str, rdtype: str) -> DnsAnswer:
         """The answer of ``view``'s resolvers for ``name``/``rdtype`` (memoised, recorded)."""
         name = name.rstrip(".").lower()
-        key = f"dns:{view}:{name}:{rdtype}"
-        data = self._store.get(key, lambda: self._query(view, name, rdtype))
+        data = self._store.get(key(view, name, rdtype), lambda: self._query(view, name, rdtype))
         return DnsAnswer.from_json(view, name, rdtype, data)
 
     def addresses(self, view: str, name: str) -> Tuple[str, ...]:

@@ -54,6 +54,16 @@ def legacy_client_context() -> ssl.SSLContext:
     return context
 
 
+def crl_key(url: str) -> str:
+    """The recording key of the CRL at ``url`` (http:// or ldap://)."""
+    return f"crl:{url}"
+
+
+def web_key(name: str, port: int, path: str) -> str:
+    """The recording key of an anonymous GET of https://``name``:``port````path``."""
+    return f"https:{name}:{port}{path}"
+
+
 class HttpFacts:
     def __init__(self, facts) -> None:
         self._facts = facts
@@ -66,7 +76,7 @@ class HttpFacts:
 
     def crl(self, url: str) -> CrlFetch:
         """The CRL a client gets from ``url`` (http, https or ldap)."""
-        data = self._store.get(f"crl:{url}", lambda: self._fetch_crl(url))
+        data = self._store.get(crl_key(url), lambda: self._fetch_crl(url))
         return CrlFetch.from_json(data)
 
     def _fetch_crl(self, url: str) -> Dict[str, Any]:
@@ -162,8 +172,7 @@ class HttpFacts:
 
     def web(self, name: str, port: int, path: str) -> WebAnswer:
         """An anonymous GET of ``path`` on https://``name``:``port`` (redirects not followed)."""
-        key = f"https:{name}:{port}{path}"
-        return WebAnswer.from_json(self._store.get(key, lambda: self._get(name, port, path)))
+        return WebAnswer.from_json(self._store.get(web_key(name, port, path), lambda: self._get(name, port, path)))
 
     def _get(self, name: str, port: int, path: str) -> Dict[str, Any]:
         address, _source = self._facts.tls.address(name)

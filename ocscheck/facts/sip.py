@@ -45,6 +45,11 @@ def options_request(target: str, port: int, domain: str, local: str, local_port:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+def key(target: str, port: int) -> str:
+    """The recording key of the OPTIONS exchange with ``target``:``port``."""
+    return f"sip:{target.rstrip('.').lower()}:{port}:options"
+
+
 class SipFacts:
     def __init__(self, facts) -> None:
         self._facts = facts
@@ -53,7 +58,7 @@ class SipFacts:
     def options(self, target: str, port: int) -> OptionsAnswer:
         """Send OPTIONS to ``target``:``port`` over TLS and read the first response (memoised, recorded)."""
         target = target.rstrip(".").lower()
-        data = self._store.get(f"sip:{target}:{port}:options", lambda: self._options(target, port))
+        data = self._store.get(key(target, port), lambda: self._options(target, port))
         return OptionsAnswer.from_json(data)
 
     def _options(self, target: str, port: int) -> Dict[str, Any]:

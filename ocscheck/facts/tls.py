@@ -162,6 +162,11 @@ def _system_resolve(name: str, timeout: float) -> str:
     raise FactUnavailable(Reason.TIMEOUT, f"the system resolver did not answer for {name} within {timeout:g} s")
 
 
+def key(name: str, port: int) -> str:
+    """The recording key of the TLS handshake with ``name``:``port``."""
+    return f"tls:{name.rstrip('.').lower()}:{port}"
+
+
 class TlsFacts:
     def __init__(self, facts) -> None:
         self._facts = facts
@@ -187,7 +192,7 @@ class TlsFacts:
     def handshake(self, name: str, port: int) -> Handshake:
         """The TLS handshake with ``name``:``port`` (memoised, recorded): chain, protocol, cipher, MTLS."""
         name = name.rstrip(".").lower()
-        data = self._store.get(f"tls:{name}:{port}", lambda: self._handshake(name, port))
+        data = self._store.get(key(name, port), lambda: self._handshake(name, port))
         return Handshake.from_json(data)
 
     def _handshake(self, name: str, port: int) -> Dict[str, Any]:

@@ -38,6 +38,11 @@ ROLES = ("server", "dc")
 EXIT_NOT_FOUND = 9009
 
 
+def key(role: str, probe: str) -> str:
+    """The recording key of probe ``probe``'s output on the host ``role`` (server or dc)."""
+    return f"host:{role}:{probe}"
+
+
 class HostFacts:
     """The facts of one Windows host, ``role`` "server" (the OCS server) or "dc" (a domain controller)."""
 
@@ -76,9 +81,8 @@ class HostFacts:
 
     def probe(self, name: str) -> ProbeOutput:
         probe = PROBES[name]
-        key = f"host:{self.role}:{name}"
         # Probes queue on the host's one shell: a second reader may wait for every probe ahead of this one.
-        data = self._facts.store.get(key, lambda: self._fetch(probe).to_json())
+        data = self._facts.store.get(key(self.role, name), lambda: self._fetch(probe).to_json())
         return ProbeOutput.from_json(data)
 
     def _fetch(self, probe: Probe) -> ProbeOutput:
@@ -117,7 +121,6 @@ class HostFacts:
         Recorded under the probe's own key (its source says it came from a file), so that a replay
         judges it without the file.
         """
-        key = f"host:{self.role}:{what}"
 
         def read() -> Dict[str, Any]:
             try:
@@ -127,7 +130,7 @@ class HostFacts:
             decoded = decode_output(data)
             return ProbeOutput(f"file {path}", 0, decoded.text, decoded.encoding).to_json()
 
-        return ProbeOutput.from_json(self._facts.store.get(key, read))
+        return ProbeOutput.from_json(self._facts.store.get(key(self.role, what), read))
 
     # ---- parsed facts ----
 
