@@ -47,7 +47,7 @@ def run_options(func):
         click.option("--only", multiple=True, metavar="PATTERN", help="Run only these check ids or globs (dns.*)."),
         click.option("--skip", multiple=True, metavar="PATTERN", help="Skip these check ids or globs."),
         click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH",
-                     help="Also write a report: text, json, junit or html (repeatable)."),
+                     help="Also write a report: text, json, junit, junit-jenkins, html or markdown (repeatable)."),
         click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
                      help="Lowest status that makes the run fail (exit 1)."),
         click.option("--timeout", type=click.FloatRange(0.1, 600), default=None,
