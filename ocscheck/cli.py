@@ -171,7 +171,10 @@ def _run(phase: str, config: Path, example: bool, only: Tuple[str, ...], skip: T
         click.echo("\r\x1b[K", err=True, nl=False)
     report = RunReport(phase=phase, started=started, duration_s=time.monotonic() - clock, outcomes=tuple(outcomes),
                        tool_version=__version__, site=str(config), fail_on_warn=fail_on == "warn",
-                       replayed_from=str(replay) if replay else "", hostname=socket.gethostname())
+                       replayed_from=str(replay) if replay else "", hostname=socket.gethostname(),
+                       # reports: the deployment's identity for the report headers
+                       server_fqdn=site.deployment.server_fqdn, sip_domains=tuple(site.deployment.sip_domains),
+                       ad_domain=site.deployment.ad_domain)
     problems = write_reports(report, targets, verbose)
     if record is not None and recorded is None:
         try:

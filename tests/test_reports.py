@@ -212,3 +212,32 @@ def test_reports_written_atomically_and_a_bad_path_loses_nothing_else(report, tm
 def test_bad_report_spec(spec):
     with pytest.raises(ValueError):
         ReportTarget.parse(spec)
+
+
+def test_html_csp_allows_exactly_its_own_script_and_style(report):
+    import base64
+    import hashlib
+    import re
+
+    page = html.render(report, verbose=False)
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
+    assert "unsafe-inline" not in policy and "default-src 'none'" in policy
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    for tag, directive in (("script", "script-src"), ("style", "style-src")):
+        body = re.search(f"<{tag}>(.*?)</{tag}>", page, re.S).group(1)
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert directives[directive] == f"'sha256-{digest}'"
+
+
+def test_html_header_anchors_and_opened_rows(report):
+    import dataclasses
+
+    page = html.render(dataclasses.replace(report, server_fqdn="ocs.todorovic.adds", sip_domains=("todorovic.fr",),
+                                           ad_domain="todorovic.adds"), verbose=False)
+    assert '<div class="verdict fail" id="verdict">FAIL: 1 check(s) failed</div>' in page
+    assert "<dt>Server</dt><dd><code>ocs.todorovic.adds</code></dd>" in page
+    parser = _Collector()
+    parser.feed(page)
+    checks = {a["id"]: a for t, a in parser.tags if t == "details" and "check" in a.get("class", "")}
+    assert set(checks) == {"cert.subject", "cert.key", "dns.split", "dns.sip-cname", "ad.pool"}
+    assert {i for i, a in checks.items() if "open" in a} == {"cert.subject", "cert.key", "dns.sip-cname"}
