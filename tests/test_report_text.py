@@ -130,3 +130,11 @@ def test_invisible_format_characters_are_shown_escaped():
     assert "CN is sip.todorovic.fr\\u202emoc.live\\u200b\\u2066x\\u2069\\ufeff" in page
     assert "subject: CN=sip.todorovic.fr\\u202e" in page and "certreq for sip.todorovic.fr\\u202e" in page
     assert reveal("plain é ü 中文") == "plain é ü 中文"  # letters of any script are left alone
+
+
+def test_list_in_a_pipe_keeps_whole_rows_for_grep():
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    listing = subprocess.run([sys.executable, "-m", "ocscheck", "list"], env=env, capture_output=True, text=True,
+                             check=True).stdout
+    assert [line for line in listing.splitlines() if line.startswith("ad.forest-level")][0].split()[-1] == "ldap"
+    assert "Forest functional level is Windows Server 2003 or higher" in listing

@@ -1,6 +1,6 @@
 """The terminal report: one table per area, totals, evidence and remediation with -v.
 
-Fitted to a width (the terminal's, or COLUMNS): long cells wrap inside their column, long unbroken
+Fitted to a width (COLUMNS, or the terminal's; 100 columns in a pipe or a file): long cells wrap inside their column, long unbroken
 values (DNs, URLs) break where they must. Colour only when asked (see use_colour: NO_COLOR, --color).
 Text from servers goes through reveal(): ANSI escapes and control characters removed, invisible format
 characters (bidi overrides, zero-width spaces) shown as \\uXXXX instead of acting on the line.
@@ -40,9 +40,15 @@ def use_colour(choice: str = "auto", isatty: Optional[bool] = None,
     return sys.stdout.isatty() if isatty is None else isatty
 
 
-def terminal_width() -> int:
-    """The terminal's width (COLUMNS wins when set); 100 when there is no terminal."""
-    return max(40, shutil.get_terminal_size((FILE_WIDTH, 24)).columns)
+def terminal_width() -> Optional[int]:
+    """The width to fit: COLUMNS when set, else the terminal's when stdout is one; None for a pipe or a
+    file (so that `ocscheck list | grep` sees whole rows)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return max(40, int(columns))
+    if sys.stdout.isatty():
+        return max(40, shutil.get_terminal_size((FILE_WIDTH, 24)).columns)
+    return None
 
 
 def _visible_len(text: str) -> int:
@@ -56,9 +62,9 @@ def _wrap(text: str, width: int) -> List[str]:
     return lines
 
 
-def fit_table(rows: Sequence[Sequence[str]], headers: Sequence[str], width: int,
+def fit_table(rows: Sequence[Sequence[str]], headers: Sequence[str], width: Optional[int],
               fixed: Sequence[int] = ()) -> str:
-    """A tabulate "simple" table no wider than `width`: the columns not listed in `fixed` are narrowed
+    """A tabulate "simple" table no wider than `width` (None: as wide as it comes): the columns not listed in `fixed` are narrowed
     in proportion to their natural width (down to MIN_COLUMN or their header) and their cells wrapped. When even that
     is too wide, one block per row instead: the first cell, then "header: value" lines, indented."""
     count = len(headers)
@@ -67,6 +73,7 @@ def fit_table(rows: Sequence[Sequence[str]], headers: Sequence[str], width: int,
                                                  for line in str(r[i]).splitlines()])
                for i, h in enumerate(headers)]
     widths = list(natural)
+    width = width if width is not None else sum(natural) + _GAP * (count - 1)
     floor = [max(MIN_COLUMN, len(str(h)) + 2) for h in headers]
     while sum(widths) + _GAP * (count - 1) > width:
         candidates = [i for i in range(count) if i not in fixed and widths[i] > floor[i]]
