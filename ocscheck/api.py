@@ -121,5 +121,6 @@ def run(site: Site, phase: Union[Phase, str], *, only: Sequence[str] = (), skip:
     return RunReport(phase=setup.phase.value, started=started, duration_s=time.monotonic() - clock,
                      outcomes=tuple(outcomes), tool_version=__version__, site=site_label or str(site.source),
                      fail_on_warn=fail_on_warn, replayed_from=replayed_from, hostname=socket.gethostname(),
-                     recording=setup.store.recording())
+                     server_fqdn=site.deployment.server_fqdn, sip_domains=tuple(site.deployment.sip_domains),
+                     ad_domain=site.deployment.ad_domain, recording=setup.store.recording())
 

@@ -44,7 +44,7 @@ def run_options(func):
         click.option("--only", multiple=True, metavar="PATTERN", help="Run only these check ids or globs (dns.*)."),
         click.option("--skip", multiple=True, metavar="PATTERN", help="Skip these check ids or globs."),
         click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH",
-                     help="Also write a report: text, json, junit or html (repeatable)."),
+                     help="Also write a report: text, json, junit, junit-jenkins, html or markdown (repeatable)."),
         click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True,
                      help="Lowest status that makes the run fail (exit 1)."),
         click.option("--timeout", type=click.FloatRange(0.1, 600), default=None,
@@ -64,6 +64,9 @@ def run_options(func):
                      help="Collector snapshot for ROLE server or dc, instead of WinRM (repeatable)."),
         click.option("-q", "--quiet", is_flag=True, help="No terminal report on stdout."),
         click.option("-v", "--verbose", is_flag=True, help="Evidence, fixes and tracebacks in the reports."),
+        click.option("--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                     show_default=True, help="Colour the terminal report; auto: on a terminal, unless NO_COLOR "
+                                             "is set."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -102,7 +105,7 @@ def _load_site(path: Path):
 def _run(phase: str, config: Path, example: bool, only: Tuple[str, ...], skip: Tuple[str, ...],
          reports: Tuple[str, ...], fail_on: str, timeout: Optional[float], record: Optional[Path],
          replay: Optional[Path], certificate: Optional[Path], dcdiag: Optional[Path], repadmin: Optional[Path],
-         host_snapshot: Dict[str, Path], quiet: bool, verbose: bool) -> int:
+         host_snapshot: Dict[str, Path], quiet: bool, verbose: bool, color: str = "auto") -> int:
     from ocscheck.api import RecordingError, SelectionError, load_recording, run, save_recording, select_checks
     from ocscheck.facts import Inputs
     from ocscheck.model import Status
@@ -148,7 +151,10 @@ def _run(phase: str, config: Path, example: bool, only: Tuple[str, ...], skip: T
         except OSError as exc:
             problems.append(f"cannot write the recording to {record}: {exc.strerror or exc}")
     if not quiet:
-        click.echo(render_text(report, verbose, colour=sys.stdout.isatty()), nl=False)
+        # reports: --color and the terminal's width (to move into the run API with the rest)
+        from ocscheck.reports.text import terminal_width, use_colour
+        colour = use_colour(color)
+        click.echo(render_text(report, verbose, colour=colour, width=terminal_width()), nl=False, color=colour)
     for problem in problems:
         click.echo(f"ocscheck: error: {problem}", err=True)
     statuses = {o.status for o in report.outcomes}
@@ -180,12 +186,12 @@ def _progress_printer():
               help="A site file: say which checks would skip there, and what they lack.")
 def list_checks(phase: Optional[str], config: Optional[Path]) -> None:
     """List the checks: id, phases, severity, title, the facts each needs (and, with -c, what a site lacks)."""
-    from tabulate import tabulate
 
     from ocscheck.facts import Inputs
     from ocscheck.model import Phase
     from ocscheck.needs import missing
     from ocscheck.registry import load_all, select
+    from ocscheck.reports.text import fit_table, terminal_width
 
     site = _load_site(config) if config else None
     _warn_plugins()
@@ -198,9 +204,10 @@ def list_checks(phase: Optional[str], config: Optional[Path]) -> None:
                 lacking = missing(spec, site, Inputs(), check_phase)
                 if lacking:
                     notes.append(f"{check_phase} skips: needs {'; '.join(lacking)}")
-        rows.append((spec.id, ",".join(p.value for p in spec.phases), spec.severity.value, spec.title,
-                     ",".join(spec.needs), "; ".join(notes)))
-    click.echo(tabulate(rows, headers=("id", "phases", "severity", "title", "needs", "note")))
+        rows.append((spec.id, ", ".join(p.value for p in spec.phases), spec.severity.value, spec.title,
+                     ", ".join(spec.needs), "; ".join(notes)))
+    click.echo(fit_table(rows, ("id", "phases", "severity", "title", "needs", "note"), terminal_width(),
+                         fixed=(0, 2)))
 
 
 @main.command()

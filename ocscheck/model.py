@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Tuple
+from typing import Callable, Optional, Tuple
 
 
 class Status(str, enum.Enum):
@@ -99,8 +99,13 @@ class Outcome:
     remediation: str
     duration_s: float
     detail: str = ""  # traceback of a crashed check, shown with -v only
+    # Seconds from the start of the run to the start of this check, when the runner records it: lets a
+    # report give an area's wall-clock span rather than the sum of checks that ran at the same time.
+    started_s: Optional[float] = None
 
     @classmethod
-    def of(cls, spec: CheckSpec, result: Result, duration_s: float, detail: str = "") -> "Outcome":
+    def of(cls, spec: CheckSpec, result: Result, duration_s: float, detail: str = "",
+           started_s: Optional[float] = None) -> "Outcome":
         return cls(spec.id, spec.area, spec.title, spec.severity, result.status, result.summary,
-                   tuple(result.evidence), result.remediation, round(duration_s, 4), detail)
+                   tuple(result.evidence), result.remediation, round(duration_s, 4), detail,
+                   None if started_s is None else round(started_s, 4))

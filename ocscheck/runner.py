@@ -53,8 +53,13 @@ def run_checks(specs: Sequence[CheckSpec], ctx: CheckContext, workers: int, time
     wake = threading.Condition()
     total = len(specs)
 
-    def finish(spec: CheckSpec, result: Result, duration: float, detail: str = "") -> None:
-        outcome = Outcome.of(spec, result, duration, detail)
+    run_start = time.monotonic()
+
+    def finish(spec: CheckSpec, result: Result, duration: float, detail: str = "",
+               started: Optional[float] = None) -> None:
+        # started: when the check began (monotonic); the report's suite times are wall spans, not sums.
+        outcome = Outcome.of(spec, result, duration, detail,
+                             started_s=None if started is None else started - run_start)
         done[spec.id] = outcome
         if progress:
             progress(outcome, len(done), total)
@@ -72,11 +77,11 @@ def run_checks(specs: Sequence[CheckSpec], ctx: CheckContext, workers: int, time
             for check_id, slot in list(running.items()):
                 spec = by_id[check_id]
                 if slot.result is not None:
-                    finish(spec, slot.result, now - slot.started, slot.detail)
+                    finish(spec, slot.result, now - slot.started, slot.detail, slot.started)
                     del running[check_id]
                 elif now - slot.started > timeout:
                     finish(spec, Result.error(f"timed out after {timeout:g} s (the check was abandoned)"),
-                           now - slot.started)
+                           now - slot.started, started=slot.started)
                     del running[check_id]
             # Start what can start: dependencies settled, a worker free.
             for spec in list(waiting):
@@ -87,7 +92,8 @@ def run_checks(specs: Sequence[CheckSpec], ctx: CheckContext, workers: int, time
                 if failed:
                     waiting.remove(spec)
                     names = ", ".join(f"{d} ({done[d].status})" for d in failed)
-                    finish(spec, Result.skip(f"skipped because {names} did not pass"), 0.0)
+                    finish(spec, Result.skip(f"skipped because {names} did not pass"), 0.0,
+                           started=time.monotonic())
                     continue
                 if len(running) >= workers:
                     break

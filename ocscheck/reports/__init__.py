@@ -1,7 +1,8 @@
-"""Reports: text (terminal), json, junit and html, each a pure function of a RunReport to text."""
+"""Reports: text (terminal), json, junit, html and markdown, each a pure function of a RunReport to text."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,20 @@ def sanitize(text: str) -> str:
     return _ILLEGAL.sub("", _ANSI.sub("", text))
 
 
+def _invisible(char: str) -> bool:
+    return unicodedata.category(char) == "Cf"
+
+
+def reveal(text: str) -> str:
+    """sanitize(), and every invisible format character (Unicode category Cf: the bidirectional controls
+    such as U+202E RIGHT-TO-LEFT OVERRIDE, zero-width spaces and joiners, the BOM) shown as a ``\\uXXXX``
+    escape, so that text from a server cannot reorder or hide part of the line it is printed on."""
+    clean = sanitize(text)
+    if not any(_invisible(c) for c in clean):
+        return clean
+    return "".join(f"\\u{ord(c):04x}" if _invisible(c) else c for c in clean)
+
+
 @dataclass(frozen=True)
 class RunReport:
     phase: str
@@ -35,6 +50,10 @@ class RunReport:
     hostname: str = "localhost"
     # Every fact of the run, secrets masked (what --record saves); never rendered.
     recording: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The deployment's identity, for report headers (empty when unknown).
+    server_fqdn: str = ""
+    sip_domains: Tuple[str, ...] = ()
+    ad_domain: str = ""
 
     def counts(self) -> Dict[str, int]:
         counts = {s.value: 0 for s in Status}
@@ -51,17 +70,34 @@ class RunReport:
     def is_failure(self, outcome: Outcome) -> bool:
         return outcome.status is Status.FAIL or (self.fail_on_warn and outcome.status is Status.WARN)
 
+    def verdict(self) -> Tuple[str, str]:
+        """The run's overall verdict as (key, sentence), by the rule of the exit code: fail when a check
+        failed (or warned, with --fail-on warn), error when one could not run, then warn, pass; and
+        "none" when no check gave a verdict (everything skipped)."""
+        counts = self.counts()
+        if any(self.is_failure(o) for o in self.outcomes):
+            failing = sum(1 for o in self.outcomes if self.is_failure(o))
+            return "fail", f"FAIL: {failing} check(s) failed"
+        if counts["error"]:
+            return "error", f"ERROR: nothing failed, but {counts['error']} check(s) could not run"
+        if counts["warn"]:
+            return "warn", f"PASS with {counts['warn']} warning(s)"
+        if counts["pass"]:
+            return "pass", "PASS"
+        return "none", "NOTHING CHECKED: every selected check was skipped"
+
 
 Renderer = Callable[[RunReport, bool], str]
 
 
 def renderers() -> Dict[str, Renderer]:
-    from ocscheck.reports import html, json_report, junit, text
+    from ocscheck.reports import html, json_report, junit, markdown, text
 
-    return {"text": text.render, "json": json_report.render, "junit": junit.render, "html": html.render}
+    return {"text": text.render, "json": json_report.render, "junit": junit.render,
+            "junit-jenkins": junit.render_jenkins, "html": html.render, "markdown": markdown.render}
 
 
-FORMATS = ("text", "json", "junit", "html")
+FORMATS = ("text", "json", "junit", "junit-jenkins", "html", "markdown")
 
 
 @dataclass(frozen=True)
