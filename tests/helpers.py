@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional
 from ocscheck.api import run
 from ocscheck.config import Site, site_from_dict
 from ocscheck.facts import Inputs
-from ocscheck.model import Outcome
+from ocscheck.model import Outcome, Severity, Status
 from ocscheck.reports import RunReport
 
 BASE_SITE: Dict[str, Any] = {
@@ -45,3 +45,11 @@ def judge(site: Site, ids: Iterable[str], phase: str = "post", env: Optional[Dic
           inputs: Optional[Inputs] = None, replay: Optional[Dict[str, Any]] = None) -> Verdicts:
     """Run the checks matching ``ids`` (globs allowed) for ``phase`` through the library API."""
     return Verdicts(run(site, phase, only=list(ids), environ=env or {}, inputs=inputs or Inputs(), replay=replay))
+
+
+def make_outcome(check_id: str, status: Status, summary: str = "ok", evidence: Iterable[str] = (),
+                 remediation: str = "", duration_s: float = 0.01) -> Outcome:
+    """An outcome as the runner reports it, for renderer tests."""
+    return Outcome(id=check_id, area=check_id.split(".")[0], title=f"title of {check_id}", severity=Severity.HIGH,
+                   status=status, summary=summary, evidence=tuple(evidence), remediation=remediation,
+                   duration_s=duration_s)

@@ -16,33 +16,28 @@ from datetime import datetime
 
 import pytest
 
-from ocscheck.model import Outcome, Severity, Status
+from ocscheck.model import Status
 from ocscheck.reports import RunReport, html
 from tests.lab import unavailable
+from tests.helpers import make_outcome
 
 PAYLOAD = ('<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> '
            '<svg onload="window.__pwned=3"></svg> "><b onmouseover="window.__pwned=4">bold</b>')
 LONG_DN = "CN=" + ",".join(f"OU=organisational-unit-{i}" for i in range(12)) + ",DC=todorovic,DC=adds"
 
 
-def outcome(check_id, status, summary="ok", evidence=(), remediation=""):
-    return Outcome(id=check_id, area=check_id.split(".")[0], title=f"title of {check_id}", severity=Severity.HIGH,
-                   status=status, summary=summary, evidence=tuple(evidence), remediation=remediation,
-                   duration_s=0.01)
-
-
 @pytest.fixture
 def report():
     outcomes = (
-        outcome("cert.subject", Status.FAIL, f"CN is {PAYLOAD}", [f"subject: {PAYLOAD}", LONG_DN],
+        make_outcome("cert.subject", Status.FAIL, f"CN is {PAYLOAD}", [f"subject: {PAYLOAD}", LONG_DN],
                 "certreq -new request.inf request.req"),
-        outcome("cert.key", Status.WARN, "1024-bit RSA", ["key: RSA 1024"], "Use 2048 bits"),
-        outcome("cert.eku", Status.PASS, "serverAuth present", ["EKU: serverAuth"]),
-        outcome("dns.split", Status.PASS, "all good", ["no SIP record outside"]),
-        outcome("dns.sip-cname", Status.PASS, "sip.todorovic.fr -> ocs.todorovic.adds"),
-        outcome("ad.replication", Status.ERROR, "2 DC(s) unreadable",
+        make_outcome("cert.key", Status.WARN, "1024-bit RSA", ["key: RSA 1024"], "Use 2048 bits"),
+        make_outcome("cert.eku", Status.PASS, "serverAuth present", ["EKU: serverAuth"]),
+        make_outcome("dns.split", Status.PASS, "all good", ["no SIP record outside"]),
+        make_outcome("dns.sip-cname", Status.PASS, "sip.todorovic.fr -> ocs.todorovic.adds"),
+        make_outcome("ad.replication", Status.ERROR, "2 DC(s) unreadable",
                 [f"[repadmin] ocsdc{i} <- ocsdc{i + 1}: last success never" for i in range(13)]),
-        outcome("host.os", Status.SKIP, "not configured: no [winrm.server]"),
+        make_outcome("host.os", Status.SKIP, "not configured: no [winrm.server]"),
     )
     return RunReport(phase="post", started=datetime(2026, 11, 27, 7, 30, 5), duration_s=1.25, outcomes=outcomes,
                      tool_version="0.1.0", site="ocscheck.toml", hostname="ci-runner",
@@ -262,7 +257,7 @@ def test_no_request_leaves_the_page(page, proxy, browser, tmp_path, report):
     bait = (f'<img src="{target}/img"><link rel=stylesheet href="{target}/css"><iframe src="{target}/frame">'
             f'</iframe><script src="{target}/js"></script>')
     hostile = dataclasses.replace(report, outcomes=report.outcomes + (
-        outcome("sip.options", Status.FAIL, bait, [bait], bait),))
+        make_outcome("sip.options", Status.FAIL, bait, [bait], bait),))
     before = len(proxy.requests)
     driver = page(hostile, verbose=True)
     driver.find_element("id", "expand-all").click()

@@ -8,29 +8,24 @@ from datetime import datetime
 import pytest
 from markdown_it import MarkdownIt
 
-from ocscheck.model import Outcome, Severity, Status
+from ocscheck.model import Status
 from ocscheck.reports import ReportTarget, RunReport, markdown
+from tests.helpers import make_outcome
 
 EVIL = ("a|b || c\nsecond line\r\nthird `code` **bold** _em_ ~~del~~ $x$ [click](https://evil.example/) "
         "![img](https://evil.example/i.png) <img src=x onerror=alert(1)> <script>alert(2)</script> "
         "</pre></details> &lt;b&gt; \\| \u202eRLO \u200bZWSP https://bare.example/ www.evil.example a@b.example")
 
 
-def outcome(check_id, status, summary="ok", evidence=(), remediation=""):
-    return Outcome(id=check_id, area=check_id.split(".")[0], title=f"title of {check_id}", severity=Severity.HIGH,
-                   status=status, summary=summary, evidence=tuple(evidence), remediation=remediation,
-                   duration_s=0.01)
-
-
 @pytest.fixture
 def report():
     outcomes = (
-        outcome("cert.subject", Status.FAIL, f"CN is {EVIL}", [f"subject: CN={EVIL}", "second evidence"],
+        make_outcome("cert.subject", Status.FAIL, f"CN is {EVIL}", [f"subject: CN={EVIL}", "second evidence"],
                 f"certreq -new request.inf\n{EVIL}"),
-        outcome("cert.key", Status.WARN, "1024-bit RSA", ["key: RSA 1024"], "Use 2048 bits"),
-        outcome("dns.split", Status.PASS, "all good", ["passing evidence"]),
-        outcome("dns.sip-cname", Status.ERROR, "timed out: no DNS answer"),
-        outcome("ad.pool", Status.SKIP, "not configured: no LDAP URL"),
+        make_outcome("cert.key", Status.WARN, "1024-bit RSA", ["key: RSA 1024"], "Use 2048 bits"),
+        make_outcome("dns.split", Status.PASS, "all good", ["passing evidence"]),
+        make_outcome("dns.sip-cname", Status.ERROR, "timed out: no DNS answer"),
+        make_outcome("ad.pool", Status.SKIP, "not configured: no LDAP URL"),
     )
     return RunReport(phase="post", started=datetime(2026, 11, 27, 7, 30, 5), duration_s=1.25, outcomes=outcomes,
                      tool_version="0.1.0", site="ocscheck.toml", hostname="ci-runner",
@@ -101,11 +96,11 @@ def test_hostile_values_cannot_break_the_table_or_inject(report):
 
 
 def test_all_passing_and_nothing_checked(report):
-    passing = dataclasses.replace(report, outcomes=(outcome("dns.split", Status.PASS, "fine"),))
+    passing = dataclasses.replace(report, outcomes=(make_outcome("dns.split", Status.PASS, "fine"),))
     text = markdown.render(passing, verbose=False)
     assert text.startswith("## ✅ ocscheck post: PASS\n") and "Every one of the 1 checks passed." in text
     assert "| check |" not in text
-    skipped = dataclasses.replace(report, outcomes=(outcome("ad.pool", Status.SKIP, "no LDAP"),))
+    skipped = dataclasses.replace(report, outcomes=(make_outcome("ad.pool", Status.SKIP, "no LDAP"),))
     assert markdown.render(skipped, verbose=False).startswith(
         "## ⚪ ocscheck post: NOTHING CHECKED: every selected check was skipped")
 

@@ -9,18 +9,17 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from ocscheck.model import Outcome, Severity, Status
+from ocscheck.model import Status
 from ocscheck.reports import ReportTarget, RunReport, sanitize, write_reports
 from ocscheck.reports import html, json_report, junit, text
+from tests.helpers import make_outcome
 
 SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
 HOSTILE = "<script>alert(1)</script> \x1b[31mred\x1b[0m \x00\x07\x1b]0;title\x07 & \"quotes\" \ud800"
 
 
 def outcome(check_id, status, summary="ok", evidence=(), remediation=""):
-    return Outcome(id=check_id, area=check_id.split(".")[0], title=f"title of {check_id}", severity=Severity.HIGH,
-                   status=status, summary=summary, evidence=tuple(evidence), remediation=remediation,
-                   duration_s=0.0123)
+    return make_outcome(check_id, status, summary, evidence, remediation, duration_s=0.0123)
 
 
 @pytest.fixture
