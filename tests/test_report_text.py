@@ -105,14 +105,22 @@ def test_long_cells_wrap_inside_their_column_and_long_dns_break():
     dn = "CN=" + ",".join(f"OU=unit{i}" for i in range(30)) + ",DC=todorovic,DC=adds"
     report = _report(outcome("ad.pool", Status.FAIL, "a summary " * 20, [dn], "fix it " * 30))
     page = render(report, verbose=True, width=60)
-    assert max(len(line) for line in page.splitlines()) <= 60
+    fix = "    fix: " + "fix it " * 30
+    assert fix in page  # a fix is a command to paste: never wrapped
+    assert max(len(line) for line in page.splitlines() if not line.startswith("    fix: ")) <= 60
     table = page.split("[ad]\n", 1)[1]
     rows = table.splitlines()[2:]
     assert rows[0].startswith("ad.pool  FAIL      a summary")
     assert all(row.startswith(" " * 18 + "a summary") for row in rows[1:] if row.startswith(" ") and
                "evidence" not in row and row.strip().startswith("a summary"))
-    joined = "".join(line.strip() for line in page.splitlines() if line.startswith("    "))
+    joined = "".join(line.strip() for line in page.splitlines() if line.startswith("    ") and "fix: " not in line)
     assert dn in joined.replace("evidence: ", "")  # broken across lines, nothing dropped
+
+
+def test_evidence_is_not_wrapped_in_a_pipe():
+    dn = "CN=" + ",".join(f"OU=unit{i}" for i in range(30)) + ",DC=todorovic,DC=adds"
+    page = render(_report(outcome("ad.pool", Status.FAIL, "short", [dn], "fix")), verbose=True, width=None)
+    assert f"    evidence: {dn}" in page.splitlines()
 
 
 def test_fit_table_leaves_fixed_columns_whole():

@@ -104,25 +104,28 @@ def _status(status: Status, colour: bool) -> str:
     return f"\x1b[{_COLOURS[status]}m{text}\x1b[0m" if colour else text
 
 
-def _details(outcome: Outcome, width: int) -> List[str]:
+def _details(outcome: Outcome, width: Optional[int]) -> List[str]:
+    """Evidence wrapped to a terminal's width (whole lines in a pipe or a file, where people grep them); the fix
+    never wrapped: it is a command to paste, one line of it per line."""
     lines: List[str] = []
 
-    def add(label: str, text: str) -> None:
+    def add(label: str, text: str, wrap: bool) -> None:
         first, rest = f"    {label}", " " * (4 + len(label))
-        for index, line in enumerate(_wrap(reveal(text), max(20, width - len(rest)))):
+        shown = _wrap(reveal(text), max(20, width - len(rest))) if wrap and width else reveal(text).splitlines()
+        for index, line in enumerate(shown or [""]):
             lines.append((first if index == 0 else rest) + line)
 
     for item in outcome.evidence:
-        add("evidence: ", item)
+        add("evidence: ", item, wrap=True)
     if outcome.remediation:
-        add("fix: ", outcome.remediation)
+        add("fix: ", outcome.remediation, wrap=False)
     if outcome.detail:
         lines += [f"    {line}" for line in reveal(outcome.detail).splitlines()]
     return lines
 
 
 def render(report: RunReport, verbose: bool, colour: bool = False, width: Optional[int] = None) -> str:
-    width = width or FILE_WIDTH
+    terminal, width = width, width or FILE_WIDTH
     header = reveal(f"ocscheck {report.tool_version} — {report.phase} — {report.site}"
                     + (f" (replayed from {report.replayed_from})" if report.replayed_from else ""))
     out = _wrap(header, width) + [""]
@@ -132,7 +135,7 @@ def render(report: RunReport, verbose: bool, colour: bool = False, width: Option
         out.append(fit_table(rows, ("check", "status", "summary"), width, fixed=(0, 1)))
         if verbose:
             for outcome in outcomes:
-                details = _details(outcome, width)
+                details = _details(outcome, terminal)
                 if details:
                     out.append(f"  {reveal(outcome.id)}:")
                     out += details
