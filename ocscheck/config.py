@@ -338,6 +338,8 @@ def load_site(path: Path) -> Site:
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
         raise ConfigError(path, "", f"not valid TOML: {exc}", int(line.group(1)) if line else None) from None
+    except ValueError as exc:  # tomllib lets int()'s own error through: an integer of more than 4,300 digits
+        raise ConfigError(path, "", f"not valid TOML: {exc}") from None
     except RecursionError:  # tomllib parses nested arrays and inline tables by recursion
         locator = _Locator(text)
         line = _most_nested_line(text)

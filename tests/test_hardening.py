@@ -172,6 +172,11 @@ def test_deeply_nested_skip_is_a_config_error(tmp_path):
     assert err.key == "run.skip" and err.line == 6 and "nested too deeply" in err.message
 
 
+def test_integer_of_5000_digits_is_a_config_error(tmp_path):
+    err = error_of(tmp_path, GOOD + "[run]\nworkers = " + "9" * 5000 + "\n")
+    assert "not valid TOML" in err.message  # tomllib's int() raised a bare ValueError
+
+
 def test_nul_in_a_path_is_a_config_error(tmp_path):
     err = error_of(tmp_path, GOOD + '[tls]\nca_bundle = "x\\u0000y"\n')
     assert err.key == "tls.ca_bundle" and err.line == 6 and "control characters" in err.message

@@ -54,7 +54,11 @@ def mutate(text: str, edits) -> str:
     return text
 
 
-EDITS = st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 20), TOML_NOISE), min_size=1, max_size=4)
+# Values that once crashed or hung the loader, inserted anywhere (often inside a value).
+ODD_VALUES = st.sampled_from(["[" * 2000, "{a=" * 1500, '"x\\u0000y"', '"/dev/zero"', '"."', "nan", "inf",
+                              "1e999", "9" * 5000, '"ocs\\n.x"', '"\\u001b]0;t\\u0007"', " " * 3000])
+EDITS = st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 20), TOML_NOISE | ODD_VALUES),
+                 min_size=1, max_size=4)
 
 
 @bounded(400)
@@ -62,6 +66,23 @@ EDITS = st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 20), TOML_NOI
 def test_mutated_site_file_loads_or_is_a_config_error(edits):
     path = SCRATCH / "mutated.toml"
     path.write_text(mutate(SITE_TEXT, edits), encoding="utf-8", errors="surrogatepass")
+    try:
+        assert isinstance(load_site(path), Site)
+    except ConfigError as exc:
+        assert "\x1b" not in str(exc) and "\x07" not in str(exc)
+
+
+KEY_LINES = [i for i, line in enumerate(SITE_TEXT.splitlines()) if " = " in line and not line.startswith("#")]
+
+
+@bounded(300)
+@given(changes=st.lists(st.tuples(st.sampled_from(KEY_LINES), TOML_NOISE | ODD_VALUES), min_size=1, max_size=3))
+def test_site_file_with_odd_values_loads_or_is_a_config_error(changes):
+    lines = SITE_TEXT.splitlines()
+    for index, value in changes:
+        lines[index] = lines[index].split(" = ")[0] + " = " + value
+    path = SCRATCH / "odd.toml"
+    path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
     try:
         assert isinstance(load_site(path), Site)
     except ConfigError as exc:
@@ -90,6 +111,12 @@ BASE = {"deployment": {"server_fqdn": "ocs.todorovic.adds", "sip_domains": ["tod
 @st.composite
 def site_dicts(draw):
     data = copy.deepcopy(BASE)
+    server = data["winrm"]["server"]
+    server["scheme"] = draw(st.sampled_from(["http", "https"]) | TOML_VALUES)
+    server["transport"] = draw(st.sampled_from(["basic", "ntlm"]))
+    for key in ("verify_tls", "allow_insecure_basic"):
+        if draw(st.booleans()):
+            server[key] = draw(st.booleans() | TOML_VALUES)
     for _ in range(draw(st.integers(1, 4))):
         section = draw(st.sampled_from(sorted(SECTION_KEYS)))
         key = draw(st.sampled_from(SECTION_KEYS[section]) | st.text(max_size=6))
@@ -99,7 +126,8 @@ def site_dicts(draw):
             key = draw(st.sampled_from(["host", "port", "scheme", "transport", "verify_tls", "allow_insecure_basic",
                                         "client_cert"]))
         if isinstance(table, dict):
-            table[key] = draw(TOML_VALUES)
+            table[key] = draw(st.booleans() | st.sampled_from(["http", "https", "basic", "ntlm", "/dev/zero"]) |
+                              TOML_VALUES)
     return data
 
 
