@@ -6,6 +6,7 @@ metadata. Errors name the file, the line when it can be found, and the dotted ke
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
-from ocscheck.values.names import fqdn_problems
+from ocscheck.values.names import control_characters, escape_controls, fqdn_problems
 
 DEFAULT_FEATURES_2008R2 = ("Web-WebServer", "Web-Asp-Net", "Web-Windows-Auth", "Web-Mgmt-Tools",
                            "Web-Mgmt-Compat", "NET-Framework-Core", "MSMQ-Server", "RSAT-ADDS",
@@ -26,11 +27,21 @@ DEFAULT_OCS_SERVICES = ("RTCACD", "RTCACPMCU", "RTCASMCU", "RTCAVMCU", "RTCCAA",
                         "RTCDATAMCU", "RTCIMMCU", "RtcQmsAgent", "RtcSrv", "RTCAPPSRV")
 
 
+# Bounds on what the site file makes ocscheck read: the file itself, and each file it names (a CA bundle,
+# a certificate, a key). The largest real one is a full public CA bundle, about 250 KB.
+MAX_SITE_FILE_BYTES = 1 << 20
+MAX_NAMED_FILE_BYTES = 16 << 20
+
+
 class ConfigError(ValueError):
+    """A site-file problem naming the file, line and key; control characters from the file are escaped,
+    so printing it never lets the file drive the terminal (``\x1b]0;...\x07`` sets a window title)."""
+
     def __init__(self, path: Path, key: str, message: str, line: Optional[int] = None):
-        self.path, self.key, self.line, self.message = Path(path), key, line, message
-        where = f"{path}:{line}" if line else f"{path}"
-        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+        self.path, self.key, self.line, self.message = Path(path), key, line, escape_controls(message)
+        where = escape_controls(f"{path}:{line}" if line else f"{path}")
+        shown = escape_controls(key)
+        super().__init__(f"{where}: {shown}: {self.message}" if key else f"{where}: {self.message}")
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,15 @@ def _nonempty(values: Sequence[Any]) -> List[str]:
     return [] if values else ["at least one value is required"]
 
 
+def _port(value: int) -> List[str]:
+    return [] if 0 < value < 65536 else ["must be a port number between 1 and 65535"]
+
+
+def _days(value: int) -> List[str]:
+    # Checks add these days to dates: beyond a century they overflow datetime and mean nothing anyway.
+    return [] if 0 <= value <= 36500 else ["must be between 0 and 36500 days"]
+
+
 @dataclass(frozen=True)
 class Deployment:
     """Names of the deployment."""
@@ -106,7 +126,7 @@ class LdapSettings:
     """Active Directory over LDAP. ldap:// URLs always use StartTLS: no bind is ever sent in clear."""
 
     url: str = opt("str", "LDAP URL of a domain controller, ldaps://dc.example:636 (default port) or ldap://...",
-                   "", check=lambda v: [] if not v or re.match(r"^ldaps?://[^/\s]+/?$", v) else
+                   "", check=lambda v: [] if not v or re.fullmatch(r"ldaps?://[^/\s]+/?", v) else
                    ["must look like ldaps://host[:port] or ldap://host[:port]"])
     user: str = opt("str", "Bind account (user@domain or DOMAIN\\user); read-only rights are enough.", "")
     password_env: str = opt("str", "Environment variable holding the bind password.", "OCSCHECK_LDAP_PASSWORD")
@@ -134,8 +154,8 @@ class TlsSettings:
 
     ca_bundle: Optional[Path] = opt("path", "PEM file with the internal root (and intermediate) CA certificates.",
                                     None)
-    sip_port: int = opt("int", "SIP over TLS port of the server.", 5061)
-    https_port: int = opt("int", "IIS HTTPS port of the server.", 443)
+    sip_port: int = opt("int", "SIP over TLS port of the server.", 5061, check=lambda v: _port(v))
+    https_port: int = opt("int", "IIS HTTPS port of the server.", 443, check=lambda v: _port(v))
     certificate: Optional[Path] = opt("path", "Certificate file (PEM, DER or PKCS#12) for preflight checks.", None)
     certificate_password_env: str = opt("str", "Environment variable with the PKCS#12 password.", "")
     server_address: str = opt(
@@ -154,7 +174,8 @@ class WinrmHost:
     """A Windows host reached over WinRM."""
 
     host: str = opt("str", "Host name or address.", check=lambda v: [] if v else ["must not be empty"])
-    port: int = opt("int", "WinRM port (0 = 5985 for http, 5986 for https).", 0)
+    port: int = opt("int", "WinRM port (0 = 5985 for http, 5986 for https).", 0,
+                    check=lambda v: [] if v == 0 else _port(v))
     scheme: str = opt("str", "http or https.", "http",
                       check=lambda v: [] if v in ("http", "https") else ["must be http or https"])
     transport: str = opt("str", "ntlm, kerberos, basic or certificate.", "ntlm",
@@ -166,6 +187,9 @@ class WinrmHost:
     client_cert: Optional[Path] = opt("path", "Client certificate (PEM) for transport = certificate (https only).",
                                       None)
     client_key: Optional[Path] = opt("path", "Private key (PEM) of client_cert.", None)
+    allow_insecure_basic: bool = opt(
+        "bool", "INSECURE: allow transport = basic with verify_tls = false, which sends the password to "
+                "whichever server answers. Only for a lab.", False)
 
     @property
     def effective_port(self) -> int:
@@ -176,9 +200,13 @@ class WinrmHost:
 class Thresholds:
     """Limits behind warn/fail verdicts (site policy, not product facts)."""
 
-    cert_expiry_days: int = opt("int", "A certificate expiring within this many days warns.", 30)
-    password_expiry_days: int = opt("int", "A service-account password expiring within this many days fails.", 30)
-    replication_max_age_hours: float = opt("float", "A replication link whose last success is older fails.", 24.0)
+    cert_expiry_days: int = opt("int", "A certificate expiring within this many days warns.", 30,
+                                check=lambda v: _days(v))
+    password_expiry_days: int = opt("int", "A service-account password expiring within this many days fails.", 30,
+                                    check=lambda v: _days(v))
+    replication_max_age_hours: float = opt("float", "A replication link whose last success is older fails.", 24.0,
+                                           check=lambda v: [] if 0 < v <= 100 * 365 * 24 else
+                                           ["must be between 0 and 876000 (100 years)"])
 
 
 @dataclass(frozen=True)
@@ -245,21 +273,33 @@ SECTIONS: Tuple[Tuple[str, str, type, bool], ...] = (
 )
 
 
+_TABLE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-\" ")
+_KEY = re.compile(r"\s*([A-Za-z0-9_.\-]+)\s*=")
+
+
 class _Locator:
-    """Finds the line of a dotted key in TOML text (best effort: tables and simple keys)."""
+    """Finds the line of a dotted key in TOML text (best effort: tables and simple keys).
+
+    Table headers are cut with str methods: the former single pattern ('\\[\\s*([... ]+?)\\s*\\]', a
+    blank allowed both in the name and around it) backtracked cubically on a long line of blanks.
+    """
 
     def __init__(self, text: str):
         self.lines: Dict[str, int] = {}
+        self.keys: Dict[int, str] = {}   # line -> the dotted key it sets (or table it opens)
         table = ""
         for number, line in enumerate(text.splitlines(), 1):
-            header = re.match(r"^\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$", line)
-            if header:
-                table = header.group(1).replace('"', "").replace(" ", "")
+            header = _table_header(line)
+            if header is not None:
+                table = header
                 self.lines.setdefault(table, number)
+                self.keys[number] = table
                 continue
-            key = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*=", line)
+            key = _KEY.match(line)
             if key:
-                self.lines.setdefault(f"{table}.{key.group(1)}" if table else key.group(1), number)
+                dotted = f"{table}.{key.group(1)}" if table else key.group(1)
+                self.lines.setdefault(dotted, number)
+                self.keys[number] = dotted
 
     def line(self, dotted: str) -> Optional[int]:
         while dotted:
@@ -269,12 +309,28 @@ class _Locator:
         return None
 
 
+def _table_header(line: str) -> Optional[str]:
+    """``[winrm."server"]  # comment`` -> ``winrm.server``; None when the line is no table header."""
+    stripped = line.strip()
+    if not stripped.startswith("["):
+        return None
+    close = stripped.find("]")
+    name = stripped[1:close].strip() if close > 0 else ""
+    after = stripped[close + 1:].lstrip() if close > 0 else ""
+    if not name or not set(name) <= _TABLE_CHARS or (after and not after.startswith("#")):
+        return None
+    return name.replace('"', "").replace(" ", "")
+
+
 def load_site(path: Path) -> Site:
+    from ocscheck.atomic import read_bytes_capped
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # Not regular_only: `-c <(generate-site)` is a pipe the user chose; the cap still bounds it.
+        text = read_bytes_capped(path, MAX_SITE_FILE_BYTES, regular_only=False).decode("utf-8")
     except OSError as exc:
-        raise ConfigError(path, "", f"cannot read the site file: {exc.strerror}") from None
+        raise ConfigError(path, "", f"cannot read the site file: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(path, "", "the site file is not UTF-8 text") from None
     try:
@@ -282,7 +338,20 @@ def load_site(path: Path) -> Site:
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
         raise ConfigError(path, "", f"not valid TOML: {exc}", int(line.group(1)) if line else None) from None
+    except ValueError as exc:  # tomllib lets int()'s own error through: an integer of more than 4,300 digits
+        raise ConfigError(path, "", f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables by recursion
+        locator = _Locator(text)
+        line = _most_nested_line(text)
+        raise ConfigError(path, locator.keys.get(line, ""), "arrays or inline tables nested too deeply",
+                          line) from None
     return site_from_dict(data, path, _Locator(text))
+
+
+def _most_nested_line(text: str) -> int:
+    """The line opening the most brackets: where a too-deep nesting most likely is (1-based)."""
+    counts = [line.count("[") + line.count("{") for line in text.splitlines()] or [0]
+    return counts.index(max(counts)) + 1
 
 
 def site_from_dict(data: Dict[str, Any], path: Path, locator: Optional[_Locator] = None) -> Site:
@@ -315,6 +384,10 @@ def site_from_dict(data: Dict[str, Any], path: Path, locator: Optional[_Locator]
         if not isinstance(raw, dict):
             raise error(table, "must be a table")
         values[attribute] = _section(cls, table, raw, path, error)
+    for table, attribute in (("winrm.server", "winrm_server"), ("winrm.dc", "winrm_dc")):
+        problem = _insecure_basic(values[attribute])
+        if problem:
+            raise error(f"{table}.{problem[0]}", problem[1])
     site = Site(**values)
     if not site.deployment.forest:
         site = dataclasses.replace(site, deployment=dataclasses.replace(
@@ -343,19 +416,41 @@ def _section(cls: type, table: str, raw: Dict[str, Any], path: Path, error) -> A
     return cls(**kwargs)
 
 
+def _insecure_basic(host: Optional[WinrmHost]) -> Optional[Tuple[str, str]]:
+    """(key, why) when a WinRM host would send Basic credentials where they can be read or stolen."""
+    if host is None or host.transport != "basic":
+        return None
+    if host.scheme != "https":
+        # pywinrm encrypts messages for ntlm, kerberos and credssp only: Basic over http is the password
+        # in clear. The WinRM fetcher refuses it too; saying so when the file loads is earlier and clearer.
+        return "scheme", "transport = basic needs scheme = https (over http the password travels in clear)"
+    if not host.verify_tls and not host.allow_insecure_basic:
+        return "verify_tls", ("transport = basic with verify_tls = false sends the password to any server that "
+                              "answers; verify the certificate (tls.ca_bundle), use ntlm or kerberos, or set "
+                              "allow_insecure_basic = true in a lab")
+    return None
+
+
 def _convert(meta: Dict[str, Any], value: Any, path: Path, dotted: str, error) -> Any:
     kind = meta["kind"]
     expected = {"str": str, "int": int, "float": (int, float), "bool": bool, "path": str}
     if kind in expected:
         if isinstance(value, bool) and kind != "bool" or not isinstance(value, expected[kind]):
             raise error(dotted, f"must be {_kind_name(kind)}, not {_toml_type(value)}")
+        if isinstance(value, str) and control_characters(value):
+            raise error(dotted, f"must not contain control characters ({control_characters(value)})")
         if kind == "float":
+            if not math.isfinite(value):
+                raise error(dotted, f"must be a finite number, not {value}")
             return float(value)
         if kind == "path":
             return _readable_path(value, path, dotted, error)
         return value
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise error(dotted, f"must be {_kind_name(kind)}, not {_toml_type(value)}")
+    for item in value:
+        if control_characters(item):
+            raise error(dotted, f"must not contain control characters ({control_characters(item)})")
     if kind == "strlist":
         return tuple(value)
     try:
@@ -365,11 +460,14 @@ def _convert(meta: Dict[str, Any], value: Any, path: Path, dotted: str, error) -
 
 
 def _readable_path(value: str, site_path: Path, dotted: str, error) -> Path:
+    from ocscheck.atomic import read_bytes_capped
+
     resolved = (site_path.parent / value).resolve() if not Path(value).is_absolute() else Path(value)
     try:
-        content = resolved.read_bytes()
+        # A regular file only: a FIFO would hang the load, /dev/zero would exhaust memory.
+        content = read_bytes_capped(resolved, MAX_NAMED_FILE_BYTES)
     except OSError as exc:
-        raise error(dotted, f"cannot read {resolved}: {exc.strerror}") from None
+        raise error(dotted, f"cannot read {resolved}: {exc.strerror or exc}") from None
     if dotted == "tls.ca_bundle":
         from cryptography import x509
 

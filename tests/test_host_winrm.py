@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ocscheck.api import RunSetup
+from ocscheck.config import ConfigError
 from ocscheck.facts import Inputs
 from ocscheck.facts.store import FactUnavailable, Reason
 from tests.helpers import judge, make_site
@@ -229,9 +230,9 @@ def test_command_running_past_the_timeout_is_abandoned(endpoint):
 
 
 def test_basic_over_http_is_refused_before_sending_anything(endpoint):
-    site = make_site({**endpoint.site_overrides("server", transport="basic")})
-    outcome = judge(site, ["host.os"], "preflight", env=env())["host.os"]
-    assert str(outcome.status) == "skip" and "scheme = https" in outcome.summary
+    # The site file itself is refused now (a configuration error names the key); nothing is ever sent.
+    with pytest.raises(ConfigError, match="winrm.server.scheme"):
+        make_site({**endpoint.site_overrides("server", transport="basic")})
     assert endpoint.requests() == []
 
 

@@ -101,17 +101,24 @@ class SnapshotError(ValueError):
     pass
 
 
-_SECTION = re.compile(r"^\[probe ([a-z0-9-]+) exit=(-?\d+)\]$")
+# An exit code is 32 bits (Windows prints it signed or unsigned): at most 10 digits and a sign.
+_SECTION = re.compile(r"\[probe ([a-z0-9-]{1,64}) exit=(-?[0-9]{1,10})\]")
+_SECTION_START = "[probe "
+# collect.ps1's snapshot of a busy host is a few MB (events and dcdiag are the largest sections, base64
+# adds a third); 64 MiB is far above it and still bounds what a hostile or wrong file costs to read.
+MAX_SNAPSHOT_BYTES = 64 << 20
 
 
 def read_snapshot(path: Path) -> Snapshot:
     """Parse a file written by collect.ps1 (also after an editor re-saved it as UTF-16)."""
     from ocscheck.parsers.decode import decode_output
 
+    from ocscheck.atomic import read_bytes_capped
+
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bytes_capped(Path(path), MAX_SNAPSHOT_BYTES)
     except OSError as exc:
-        raise SnapshotError(f"{path}: cannot read the snapshot: {exc.strerror}") from None
+        raise SnapshotError(f"{path}: cannot read the snapshot: {exc.strerror or exc}") from None
     lines = decode_output(raw).text.replace("\r\n", "\n").split("\n")
     if not lines or lines[0].strip().lstrip("\ufeff") != SNAPSHOT_MAGIC:
         raise SnapshotError(f"{path}: not an ocscheck snapshot (first line is not {SNAPSHOT_MAGIC!r})")
@@ -131,7 +138,10 @@ def read_snapshot(path: Path) -> Snapshot:
 
     for line in lines[1:]:
         line = line.strip()
-        match = _SECTION.match(line)
+        match = _SECTION.fullmatch(line)
+        if match is None and line.startswith(_SECTION_START):
+            raise SnapshotError(f"{path}: damaged probe header {line[:80]!r} "
+                                "(expected [probe NAME exit=CODE], CODE at most 10 digits)")
         if match:
             close()
             current, chunks = (match.group(1), int(match.group(2))), []

@@ -19,6 +19,9 @@ from ocscheck import __version__
 from ocscheck.secrets import Redactor
 
 RECORDING_SCHEMA_VERSION = 1
+RECORDING_MODE = 0o600
+# A recording of a large forest (users.sip pages every enabled user) is tens of MB at most.
+MAX_RECORDING_BYTES = 256 << 20
 
 
 class Reason(str, enum.Enum):
@@ -153,7 +156,9 @@ def save_recording(facts: Dict[str, Any], path: Path, phase: str) -> None:
 
     document = {"schema_version": RECORDING_SCHEMA_VERSION, "tool_version": __version__,
                 "phase": phase, "facts": facts}
-    write_text_atomic(path, json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    # 0600: a recording holds the forest's internal names, addresses and accounts.
+    write_text_atomic(path, json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+                      mode=RECORDING_MODE)
 
 
 class RecordingError(ValueError):
@@ -161,16 +166,42 @@ class RecordingError(ValueError):
 
 
 def load_recording(path: Path) -> Dict[str, Any]:
+    from ocscheck.atomic import read_bytes_capped
+
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = json.loads(read_bytes_capped(Path(path), MAX_RECORDING_BYTES).decode("utf-8"))
     except OSError as exc:
-        raise RecordingError(f"{path}: cannot read the recording: {exc.strerror}") from None
-    except ValueError as exc:
+        raise RecordingError(f"{path}: cannot read the recording: {exc.strerror or exc}") from None
+    except ValueError as exc:  # also UnicodeDecodeError
         raise RecordingError(f"{path}: not a JSON recording: {exc}") from None
+    except RecursionError:  # json nests by recursion: [[[[...]]]] 100,000 deep
+        raise RecordingError(f"{path}: not an ocscheck recording: values nested too deeply") from None
     if not isinstance(document, dict) or document.get("schema_version") != RECORDING_SCHEMA_VERSION \
             or not isinstance(document.get("facts"), dict):
         raise RecordingError(f"{path}: not an ocscheck recording (schema_version {RECORDING_SCHEMA_VERSION})")
     for key, recorded in document["facts"].items():
         if not isinstance(recorded, dict) or not ("value" in recorded or "error" in recorded):
             raise RecordingError(f"{path}: fact {key!r} has neither a value nor an error")
+        if _depth(recorded) > MAX_RECORDING_DEPTH:
+            raise RecordingError(f"{path}: fact {key!r} is nested deeper than {MAX_RECORDING_DEPTH} levels")
     return document["facts"]
+
+
+# Facts nest a few levels (an LDAP entry's attributes' values); json.loads accepts up to ~1,000, deep
+# enough for the recursive code that reads the values later (redaction, checks) to overflow the stack.
+MAX_RECORDING_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and dicts nest in ``value`` (iterative: the input decides the depth)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_RECORDING_DEPTH:
+                stack.extend((child, depth + 1) for child in item)
+    return deepest

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
@@ -34,6 +35,7 @@ class SystemInfo:
     hotfixes: Tuple[str, ...]      # upper-case "KB974571"
     products: Tuple[Product, ...]
     error: Optional[str] = None
+    notes: Tuple[str, ...] = ()    # values the probe printed that could not be read (evidence, not errors)
 
     @property
     def os_version(self) -> Tuple[int, int]:
@@ -68,11 +70,7 @@ def parse_system(text: str) -> SystemInfo:
         code, _, rest = line.partition("|")
         version, _, name = rest.partition("|")
         products.append(Product(code.strip(), version.strip(), name.strip()))
-    offset = kv.get("utc_offset_minutes")
-    try:
-        offset_minutes: Optional[int] = int(float(offset)) if offset else None
-    except ValueError:
-        offset_minutes = None
+    offset_minutes, offset_note = _utc_offset(kv.get("utc_offset_minutes"))
     return SystemInfo(
         caption=kv.get("caption", "") or "", version=kv.get("version", "") or "",
         service_pack=kv.get("service_pack", "") or "", architecture=kv.get("architecture", "") or "",
@@ -81,7 +79,25 @@ def parse_system(text: str) -> SystemInfo:
         model=kv.get("model", "") or "", ps_version=kv.get("ps_version", "") or "",
         reboot_flags=tuple(k for k in REBOOT_MARKERS if kv.flag(k)),
         hotfixes=tuple(sorted({h.upper() for h in kv.all("hotfix") if h})),
-        products=tuple(products))
+        products=tuple(products), notes=(offset_note,) if offset_note else ())
+
+
+# Real offsets lie within -12 h .. +14 h; a day either way is generous and keeps later date arithmetic
+# (timedelta, datetime) in range whatever the host printed ("inf", "1e308", 5,000 digits).
+MAX_UTC_OFFSET_MINUTES = 24 * 60
+
+
+def _utc_offset(text: Optional[str]) -> Tuple[Optional[int], Optional[str]]:
+    """The UTC offset in whole minutes, or None and why when the probe printed no usable offset."""
+    if not text:
+        return None, None
+    try:
+        minutes = float(text)
+    except ValueError:
+        return None, f"utc_offset_minutes {text[:40]!r} is not a number"
+    if not math.isfinite(minutes) or abs(minutes) > MAX_UTC_OFFSET_MINUTES:
+        return None, f"utc_offset_minutes {text[:40]!r} is not a time zone offset"
+    return int(minutes), None
 
 
 def parse_features(text: str) -> FeatureList:

@@ -17,7 +17,11 @@ from typing import List, Optional, Tuple
 from ocscheck.values.replication import ReplicationLink
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
-_WIN32 = re.compile(r"(?:Win32 Err(?:or)?|erreur Win32)\s*[:=]?\s*(\d+)", re.IGNORECASE)
+# One blank run on each side of an optional ":"/"=" (two adjacent "\s*" around an optional separator
+# backtracked quadratically on a run of blanks); a Win32 error code is 32 bits: at most 10 digits.
+_WIN32 = re.compile(r"(?:Win32 Err(?:or)?|erreur Win32)\s*(?:[:=]\s*)?([0-9]{1,10})(?![0-9])", re.IGNORECASE)
+# A DC's offset from UTC is within -12 h .. +14 h; anything beyond a day is not a time zone.
+MAX_UTC_OFFSET_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,13 @@ class RepadminReport:
 
 def parse_showrepl_csv(text: str, utc_offset_minutes: Optional[int] = None) -> RepadminReport:
     """Links from the CSV; times converted to UTC with the DC's offset (taken as UTC when unknown)."""
-    offset = timedelta(minutes=utc_offset_minutes or 0)
     links: List[ReplicationLink] = []
     unreachable: List[Tuple[str, str]] = []
     notes: List[str] = []
+    if utc_offset_minutes is not None and not -MAX_UTC_OFFSET_MINUTES <= utc_offset_minutes <= MAX_UTC_OFFSET_MINUTES:
+        notes.append(f"the DC's UTC offset {utc_offset_minutes!r} minutes is not a time zone: times read as UTC")
+        utc_offset_minutes = 0
+    offset = timedelta(minutes=utc_offset_minutes or 0)
     header_seen = False
     rows = [line for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
             if line.strip().lower().startswith("showrepl_")]
@@ -93,6 +100,11 @@ def _time(value: str, offset: timedelta, notes: List[str]) -> Optional[str]:
             local = datetime.strptime(value, fmt)
         except ValueError:
             continue
-        return (local - offset).replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            utc = local - offset
+        except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: outside datetime's range
+            notes.append(f"time {value!r} with the DC's UTC offset is out of range")
+            return None
+        return utc.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     notes.append(f"time {value!r} not understood (expected YYYY-MM-DD HH:MM:SS)")
     return None
