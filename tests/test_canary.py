@@ -72,7 +72,7 @@ def test_canary_never_reaches_a_recording(tmp_path, name, text):
     with pytest.raises(FactUnavailable) as info:
         store.get("fact:error", failing)
     assert not leaks(str(info.value), CANARY), name
-    save_recording(store, tmp_path / "facts.json", "post")
+    save_recording(store.recording(), tmp_path / "facts.json", "post")
     raw = (tmp_path / "facts.json").read_text(encoding="utf-8")
     facts = load_recording(tmp_path / "facts.json")
     for shown in (json.dumps(facts["fact:value"]["value"], ensure_ascii=False), facts["fact:error"]["error"]["detail"],

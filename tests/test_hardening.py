@@ -191,7 +191,7 @@ def test_only_regular_files_are_read_for_site_paths(tmp_path, special):
 
 
 def test_named_file_size_cap(tmp_path, monkeypatch):
-    import ocscheck.config as config
+    import ocscheck.config.loader as config
 
     (tmp_path / "ca.pem").write_text(self_signed_pem())
     monkeypatch.setattr(config, "MAX_NAMED_FILE_BYTES", 100)
@@ -265,7 +265,7 @@ def test_recording_is_written_0600(tmp_path):
     store.get("clock:now", lambda: "2026-01-01T00:00:00+00:00")
     old = os.umask(0o022)
     try:
-        save_recording(store, tmp_path / "facts.json", "post")
+        save_recording(store.recording(), tmp_path / "facts.json", "post")
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "facts.json").stat().st_mode) == 0o600
@@ -303,7 +303,7 @@ def test_recording_keys_and_certificates_survive_a_short_secret(tmp_path):
     store = FactStore(redactor)
     store.get("cabundle:ca.pem", lambda: {"pem": pem})
     store.get("ldap:ldaps://a:rootdse", lambda: {"a": ["a", "MIIB"]})
-    save_recording(store, tmp_path / "facts.json", "post")
+    save_recording(store.recording(), tmp_path / "facts.json", "post")
     facts = load_recording(tmp_path / "facts.json")
     assert facts["cabundle:ca.pem"]["value"]["pem"] == pem
     assert facts["ldap:ldaps://a:rootdse"]["value"] == {"a": ["********", "********"]}

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ocscheck.config import _Locator
+from ocscheck.config.loader import _Locator
 from tests.adversarial import ADVERSARIAL, PARSERS
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
