@@ -19,21 +19,22 @@ import os
 import socket
 import time
 from datetime import datetime
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Set, Union
 
 from ocscheck import __version__
 from ocscheck.config import Site
 from ocscheck.context import CheckContext
 from ocscheck.facts import Facts, Inputs
 from ocscheck.facts.store import FactStore, RecordingError, load_recording, save_recording
-from ocscheck.model import CheckSpec, Phase
+from ocscheck.model import CheckSpec, Interrupted, Phase, Status
 from ocscheck.registry import load_all, select, unknown_patterns
 from ocscheck.reports import RunReport
+from ocscheck.reports.baseline import BaselineError, compare, load_baseline
 from ocscheck.runner import ProgressCallback, run_checks
 from ocscheck.secrets import Redactor, SecretMissing, Secrets
 
 __all__ = ["RunSetup", "SelectionError", "run", "select_checks", "save_recording", "load_recording",
-           "RecordingError"]
+           "RecordingError", "load_baseline", "BaselineError", "secret_sources"]
 
 
 class SelectionError(ValueError):
@@ -75,15 +76,16 @@ class RunSetup:
         self.facts = Facts(self.site, self.store, self.secrets, inputs)
         self.context = CheckContext(self.site, self.facts, self.phase)
 
-    def ask_secrets(self) -> None:
-        """Prompt now for every secret the site uses and the environment lacks (before checks start in
-        worker threads). A prompt that is refused (SecretMissing) leaves that source unconfigured; an
-        abort (Ctrl-C) propagates."""
-        for env_name, purpose in self.site.secret_envs().items():
+    def ask_secrets(self, checks: Sequence[CheckSpec]) -> None:
+        """Prompt now, before the checks start in worker threads, for the secrets that ``checks`` need and
+        the environment lacks. A prompt left empty leaves that secret missing (the checks needing it are
+        errors); an abort (Ctrl-C) propagates."""
+        for env_name, purpose in self.site.secret_envs(secret_sources(checks)).items():
             try:
                 self.secrets.get(env_name, purpose)
             except SecretMissing:
                 pass
+        self.secrets.stop_prompting()
 
     def close(self) -> None:
         self.facts.close()
@@ -95,12 +97,20 @@ class RunSetup:
         self.close()
 
 
+def secret_sources(checks: Sequence[CheckSpec]) -> Set[str]:
+    """The secret-holding sources ``checks`` read: their needs, where a CRL over ``ldap:///`` (need
+    "http") reads the site's DC with the LDAP account."""
+    needs = {alt for spec in checks for need in spec.needs for alt in need.split("|")}
+    return needs | ({"ldap"} if "http" in needs else set())
+
+
 def run(site: Site, phase: Union[Phase, str], *, only: Sequence[str] = (), skip: Sequence[str] = (),
         checks: Optional[Sequence[CheckSpec]] = None, inputs: Inputs = Inputs(), timeout: Optional[float] = None,
         workers: Optional[int] = None, environ: Optional[Mapping[str, str]] = None,
         prompt: Optional[Callable[[str], str]] = None, replay: Optional[Dict[str, Any]] = None,
-        progress: Optional[ProgressCallback] = None, fail_on_warn: bool = False,
-        site_label: str = "", replayed_from: str = "") -> RunReport:
+        progress: Optional[ProgressCallback] = None, fail_on: str = "fail",
+        site_label: str = "", replayed_from: str = "", baseline: Optional[Mapping[str, Status]] = None,
+        baseline_label: str = "") -> RunReport:
     """Judge ``site`` for ``phase`` and return the report; ``report.recording`` holds every fact of the run
     (secrets masked), which ``save_recording(report.recording, path, phase)`` writes for ``--record``.
 
@@ -108,19 +118,28 @@ def run(site: Site, phase: Union[Phase, str], *, only: Sequence[str] = (), skip:
     seconds for each network fact (default the site's ``run.timeout``); ``environ``: where secrets'
     environment variables are read (default ``os.environ``); ``prompt``: asks for a missing secret
     (given: every secret is asked before the checks start); ``replay``: the facts of a recording
-    (``load_recording``), judged with no network at all.
+    (``load_recording``), judged with no network at all; ``baseline``: check id -> status of an earlier
+    run (``load_baseline`` of its JSON report), and ``report.changes`` says what changed. Interrupted
+    (Ctrl-C, or ``Interrupted`` raised by a signal handler), the run returns its report with
+    ``report.interrupted`` set and the checks not finished as errors.
     """
     specs = list(checks) if checks is not None else select_checks(site, phase, only, skip)
     with RunSetup(site, phase, inputs=inputs, timeout=timeout, environ=environ, prompt=prompt,
                   replay=replay) as setup:
         if prompt is not None and replay is None:
-            setup.ask_secrets()
+            setup.ask_secrets(specs)
         started, clock = datetime.now().replace(microsecond=0), time.monotonic()
-        outcomes = run_checks(specs, setup.context, workers=workers or setup.site.run.workers,
-                              timeout=setup.timeout * 3, progress=progress)
+        interrupted = ""
+        try:
+            outcomes = run_checks(specs, setup.context, workers=workers or setup.site.run.workers,
+                                  timeout=setup.timeout * 3, progress=progress)
+        except Interrupted as stop:  # the checks not finished are errors: the report is still whole
+            outcomes, interrupted = list(stop.outcomes), stop.signal_name
     return RunReport(phase=setup.phase.value, started=started, duration_s=time.monotonic() - clock,
                      outcomes=tuple(outcomes), tool_version=__version__, site=site_label or str(site.source),
-                     fail_on_warn=fail_on_warn, replayed_from=replayed_from, hostname=socket.gethostname(),
+                     fail_on=fail_on, replayed_from=replayed_from, hostname=socket.gethostname(),
                      server_fqdn=site.deployment.server_fqdn, sip_domains=tuple(site.deployment.sip_domains),
-                     ad_domain=site.deployment.ad_domain, recording=setup.store.recording())
+                     ad_domain=site.deployment.ad_domain, interrupted=interrupted,
+                     changes=compare(baseline, outcomes, baseline_label) if baseline is not None else None,
+                     recording=setup.store.recording())
 

@@ -36,6 +36,16 @@ class Severity(str, enum.Enum):
         return self.value
 
 
+class Interrupted(BaseException):
+    """The run was asked to stop (SIGINT: Ctrl-C, or SIGTERM). Raised in the thread that runs the checks;
+    the runner reports the checks not yet finished as errors and the run's reports are still written."""
+
+    def __init__(self, signal_name: str = "SIGINT", exit_code: int = 130):
+        super().__init__(signal_name)
+        self.signal_name, self.exit_code = signal_name, exit_code
+        self.outcomes: Tuple["Outcome", ...] = ()   # every check's outcome, set by the runner
+
+
 @dataclass(frozen=True)
 class Result:
     """What a check function returns: a verdict and why."""

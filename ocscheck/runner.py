@@ -4,6 +4,9 @@ Each check runs in its own daemon thread so that a check stuck past its timeout 
 abandoned (reported as error) without holding up the run or the process exit; at most
 ``workers`` checks run at once. A check waits for the checks it ``depends`` on and is skipped
 when one of them did not pass. Outcomes come back in the order of the specs given.
+
+Interrupted (Ctrl-C, or the CLI's SIGTERM handler), the checks not finished become errors and the
+interruption is raised again, carrying every outcome, so that the caller still writes its reports.
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from ocscheck.context import CheckContext
 from ocscheck.facts.store import FactUnavailable
-from ocscheck.model import CheckSpec, Outcome, Result, Status
+from ocscheck.model import CheckSpec, Interrupted, Outcome, Result, Status
 
-ProgressCallback = Callable[[Outcome, int, int], None]
+# Called as each check finishes: its outcome, how many are done, how many in all, the ids still running.
+ProgressCallback = Callable[[Outcome, int, int, Sequence[str]], None]
 
 
 @dataclass
@@ -62,7 +66,7 @@ def run_checks(specs: Sequence[CheckSpec], ctx: CheckContext, workers: int, time
                              started_s=None if started is None else started - run_start)
         done[spec.id] = outcome
         if progress:
-            progress(outcome, len(done), total)
+            progress(outcome, len(done), total, [i for i in running if i not in done])
 
     def body(spec: CheckSpec, slot: _Running) -> None:
         result, detail = run_one(spec, ctx)
@@ -70,46 +74,61 @@ def run_checks(specs: Sequence[CheckSpec], ctx: CheckContext, workers: int, time
             slot.result, slot.detail = result, detail
             wake.notify_all()
 
-    with wake:
-        while waiting or running:
-            # Collect finished and overdue checks.
-            now = time.monotonic()
-            for check_id, slot in list(running.items()):
-                spec = by_id[check_id]
-                if slot.result is not None:
-                    finish(spec, slot.result, now - slot.started, slot.detail, slot.started)
-                    del running[check_id]
-                elif now - slot.started > timeout:
-                    finish(spec, Result.error(f"timed out after {timeout:g} s (the check was abandoned)"),
-                           now - slot.started, started=slot.started)
-                    del running[check_id]
-            # Start what can start: dependencies settled, a worker free.
-            for spec in list(waiting):
-                blockers = [d for d in spec.depends if d in by_id and d not in done]
-                if blockers:
-                    continue
-                failed = [d for d in spec.depends if d in done and done[d].status not in (Status.PASS, Status.WARN)]
-                if failed:
+    def schedule() -> None:
+        with wake:
+            while waiting or running:
+                # Collect finished and overdue checks.
+                now = time.monotonic()
+                for check_id, slot in list(running.items()):
+                    spec = by_id[check_id]
+                    if slot.result is not None:
+                        finish(spec, slot.result, now - slot.started, slot.detail, slot.started)
+                        del running[check_id]
+                    elif now - slot.started > timeout:
+                        finish(spec, Result.error(f"timed out after {timeout:g} s (the check was abandoned)"),
+                               now - slot.started, started=slot.started)
+                        del running[check_id]
+                # Start what can start: dependencies settled, a worker free.
+                for spec in list(waiting):
+                    blockers = [d for d in spec.depends if d in by_id and d not in done]
+                    if blockers:
+                        continue
+                    failed = [d for d in spec.depends if d in done and done[d].status not in (Status.PASS, Status.WARN)]
+                    if failed:
+                        waiting.remove(spec)
+                        names = ", ".join(f"{d} ({done[d].status})" for d in failed)
+                        finish(spec, Result.skip(f"skipped because {names} did not pass"), 0.0,
+                               started=time.monotonic())
+                        continue
+                    if len(running) >= workers:
+                        break
                     waiting.remove(spec)
-                    names = ", ".join(f"{d} ({done[d].status})" for d in failed)
-                    finish(spec, Result.skip(f"skipped because {names} did not pass"), 0.0,
-                           started=time.monotonic())
-                    continue
-                if len(running) >= workers:
-                    break
-                waiting.remove(spec)
-                slot = _Running(thread=None, started=time.monotonic())  # type: ignore[arg-type]
-                slot.thread = threading.Thread(target=body, args=(spec, slot), daemon=True,
-                                               name=f"check {spec.id}")
-                running[spec.id] = slot
-                slot.thread.start()
-            if running:
-                deadline = min(slot.started for slot in running.values()) + timeout
-                wake.wait(max(0.0, min(deadline - time.monotonic(), 0.5)) + 0.01)
-            elif waiting:
-                # Dependencies outside the selection never finish: treat them as absent.
-                for spec in waiting:
-                    spec_deps = [d for d in spec.depends if d in by_id and d not in done]
-                    if spec_deps:
-                        raise RuntimeError(f"dependency cycle around {spec.id}: {spec_deps}")
+                    slot = _Running(thread=None, started=time.monotonic())  # type: ignore[arg-type]
+                    slot.thread = threading.Thread(target=body, args=(spec, slot), daemon=True,
+                                                   name=f"check {spec.id}")
+                    running[spec.id] = slot
+                    slot.thread.start()
+                if running:
+                    deadline = min(slot.started for slot in running.values()) + timeout
+                    wake.wait(max(0.0, min(deadline - time.monotonic(), 0.5)) + 0.01)
+                elif waiting:
+                    # Dependencies outside the selection never finish: treat them as absent.
+                    for spec in waiting:
+                        spec_deps = [d for d in spec.depends if d in by_id and d not in done]
+                        if spec_deps:
+                            raise RuntimeError(f"dependency cycle around {spec.id}: {spec_deps}")
+
+    try:
+        schedule()
+    except (KeyboardInterrupt, Interrupted) as exc:
+        # Ctrl-C or SIGTERM: what finished stands, the rest is an error, and the caller writes its reports.
+        stop = exc if isinstance(exc, Interrupted) else Interrupted()
+        now = time.monotonic()
+        for spec in specs:
+            if spec.id not in done:
+                slot = running.get(spec.id)
+                finish(spec, Result.error(f"interrupted ({stop.signal_name}) before it finished"),
+                       now - slot.started if slot else 0.0, started=slot.started if slot else None)
+        stop.outcomes = tuple(done[spec.id] for spec in specs)
+        raise stop from None
     return [done[spec.id] for spec in specs]

@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import urllib.parse
-from typing import Any, Callable, Dict, Iterator, Optional, Pattern, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Pattern, Set, Tuple
 
 
 class Redactor:
@@ -176,7 +176,7 @@ class SecretMissing(LookupError):
 
 
 class Secrets:
-    """Resolves secrets by environment-variable name, prompting once when allowed."""
+    """Resolves secrets by environment-variable name, prompting once per variable when allowed."""
 
     def __init__(self, redactor: Redactor, environ: Optional[Dict[str, str]] = None,
                  prompt: Optional[Callable[[str], str]] = None):
@@ -184,7 +184,13 @@ class Secrets:
         self._environ = os.environ if environ is None else environ
         self._prompt = prompt
         self._cache: Dict[str, str] = {}
+        self._asked: Set[str] = set()
         self._lock = threading.Lock()
+
+    def stop_prompting(self) -> None:
+        """No prompt from here on: the run's worker threads must never ask on the terminal."""
+        with self._lock:
+            self._prompt = None
 
     def get(self, env_name: str, purpose: str) -> str:
         """The secret in ``env_name``; prompts for it when allowed; raises SecretMissing otherwise."""
@@ -192,7 +198,8 @@ class Secrets:
             if env_name in self._cache:
                 return self._cache[env_name]
             value = self._environ.get(env_name)
-            if value is None and self._prompt is not None:
+            if value is None and self._prompt is not None and env_name not in self._asked:
+                self._asked.add(env_name)  # an empty answer is not asked again
                 value = self._prompt(f"{purpose} (environment variable {env_name} is not set)")
             if value is None:
                 raise SecretMissing(f"environment variable {env_name} ({purpose}) is not set")

@@ -44,6 +44,7 @@ def invoke(*args):
 def test_all_good_exits_0_and_writes_every_report(dns_views, tmp_path):
     path = site_file(tmp_path, dns_views(good_internal(), good_external()))
     out = tmp_path / "out"
+    out.mkdir()
     result = invoke("post", "-c", path, "--only", "dns.*", "--report", f"json:{out}/r.json",
                     "--report", f"junit:{out}/junit.xml", "--report", f"html:{out}/r.html",
                     "--report", f"text:{out}/r.txt", "--record", out / "facts.json")

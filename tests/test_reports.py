@@ -41,7 +41,7 @@ def report():
 def test_junit_validates_against_both_schemas(report, schema, fail_on_warn, verbose):
     import dataclasses
 
-    report = dataclasses.replace(report, fail_on_warn=fail_on_warn)
+    report = dataclasses.replace(report, fail_on="warn" if fail_on_warn else "fail")
     document = junit.render(report, verbose=verbose)
     xmlschema.XMLSchema(str(SCHEMAS / schema)).validate(document)
     assert "\x1b" not in document and "\x00" not in document and "<script>" not in document
@@ -53,7 +53,7 @@ def test_junit_jenkins_validates_against_junit10_and_is_rejected_by_the_strict_s
     per-testcase flavour is for junit-10 readers only (the strict check proves the difference is real)."""
     import dataclasses
 
-    document = junit.render_jenkins(dataclasses.replace(report, fail_on_warn=fail_on_warn), verbose=True)
+    document = junit.render_jenkins(dataclasses.replace(report, fail_on="warn" if fail_on_warn else "fail"), verbose=True)
     xmlschema.XMLSchema(str(SCHEMAS / "junit-10.xsd")).validate(document)
     assert not xmlschema.XMLSchema(str(SCHEMAS / "JUnit.xsd")).is_valid(document)
 
@@ -135,7 +135,7 @@ def test_junit_fail_on_warn_turns_warn_into_failure(report):
     import dataclasses
     import xml.etree.ElementTree as ET
 
-    root = ET.fromstring(junit.render(dataclasses.replace(report, fail_on_warn=True), verbose=False))
+    root = ET.fromstring(junit.render(dataclasses.replace(report, fail_on="warn"), verbose=False))
     case = root.find(".//testcase[@name='cert.key']")
     assert case.find("failure").get("type") == "warn"
     assert case.find("failure").get("message") == "1024-bit RSA"
@@ -198,6 +198,7 @@ def test_sanitize_keeps_newlines_and_tabs():
 def test_reports_written_atomically_and_a_bad_path_loses_nothing_else(report, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
+    (tmp_path / "out").mkdir()  # a report's directory must exist (never created silently)
     targets = [ReportTarget.parse(f"json:{tmp_path}/out/r.json"), ReportTarget("junit", blocker / "junit.xml"),
                ReportTarget.parse(f"html:{tmp_path}/out/r.html")]
     problems = write_reports(report, targets, verbose=False)

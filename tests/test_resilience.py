@@ -50,6 +50,7 @@ timeout = {TIMEOUT}
     monkeypatch.setenv("LDAP_PW", "Ldap-S3cret-value")
     monkeypatch.setenv("WINRM_PW", "Winrm-S3cret-value")
     out = tmp_path / "out"
+    out.mkdir()
     with blackhole("ocslab_dead", DEAD):
         started = time.monotonic()
         result = CliRunner().invoke(main, ["post", "-c", str(site), "-v", "--report", f"json:{out}/r.json",

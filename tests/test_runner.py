@@ -105,11 +105,11 @@ def test_fact_is_fetched_once_for_many_checks_and_secret_never_leaks():
     assert "s3cret-Pa55" not in str(ctx.facts.store.recording())
 
 
-def test_missing_secret_skips_as_not_configured():
+def test_missing_secret_of_a_configured_source_is_an_error_not_a_skip():
     outcomes = run_checks([spec("t.s", lambda c: Result.ok(c.facts.secret("NOPE", "LDAP password")))],
                           context(), 1, 5)
-    assert outcomes[0].status is Status.SKIP
-    assert outcomes[0].summary == "not configured: environment variable NOPE (LDAP password) is not set"
+    assert outcomes[0].status is Status.ERROR
+    assert outcomes[0].summary == "secret not available: environment variable NOPE (LDAP password) is not set"
 
 
 def test_run_clock_is_recorded_and_replayed():

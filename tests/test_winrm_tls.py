@@ -119,8 +119,9 @@ def test_certificate_authentication(https_endpoint, pki):
     assert {r["user"] for r in https_endpoint.requests() if r["action"] == "Create"} == {"ocsadmin"}
 
 
-def test_certificate_transport_without_a_certificate_is_not_configured(https_endpoint, pki):
+def test_certificate_transport_without_a_certificate_is_an_error(https_endpoint, pki):
     site = make_site({**https_endpoint.site_overrides("server", transport="certificate"),
                       "tls": {"ca_bundle": str(pki / "lab-root.pem")}})
     outcome = judge(site, ["host.os"], "preflight")["host.os"]
-    assert str(outcome.status) == "skip" and "client_cert" in outcome.summary
+    # [winrm.server] is configured but cannot be used: an error, not a quiet skip.
+    assert str(outcome.status) == "error" and "client_cert" in outcome.summary

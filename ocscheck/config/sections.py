@@ -7,7 +7,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Collection, Dict, List, Optional, Sequence, Tuple
 
 from ocscheck.values.names import escape_controls, fqdn_problems
 
@@ -237,15 +237,19 @@ class Site:
     host: HostSettings
     run: RunSettings
 
-    def secret_envs(self) -> Dict[str, str]:
-        """Environment variables this site reads secrets from, with what each is for."""
+    def secret_envs(self, sources: Optional[Collection[str]] = None) -> Dict[str, str]:
+        """Environment variables this site reads secrets from, with what each is for; only those of
+        ``sources`` ("ldap", "winrm.server", "winrm.dc", "tls") when given."""
+        def wanted_for(source: str) -> bool:
+            return sources is None or source in sources
+
         wanted = {}
-        if self.ldap.url and self.ldap.user:
+        if self.ldap.url and self.ldap.user and wanted_for("ldap"):
             wanted[self.ldap.password_env] = f"LDAP password for {self.ldap.user}"
-        for host in (self.winrm_server, self.winrm_dc):
-            if host and host.user and host.transport in ("ntlm", "basic"):
+        for role, host in (("server", self.winrm_server), ("dc", self.winrm_dc)):
+            if host and host.user and host.transport in ("ntlm", "basic") and wanted_for(f"winrm.{role}"):
                 wanted[host.password_env] = f"WinRM password for {host.user} on {host.host}"
-        if self.tls.certificate and self.tls.certificate_password_env:
+        if self.tls.certificate and self.tls.certificate_password_env and wanted_for("tls"):
             wanted[self.tls.certificate_password_env] = f"password of {self.tls.certificate}"
         return wanted
 

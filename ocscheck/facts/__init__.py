@@ -78,7 +78,8 @@ class Facts:
         try:
             return self.secrets.get(env_name, purpose)
         except SecretMissing as exc:
-            raise FactUnavailable(Reason.NOT_CONFIGURED, str(exc)) from None
+            # The site configures the source (it names the variable): an error, never a quiet skip.
+            raise FactUnavailable(Reason.SECRET_MISSING, str(exc)) from None
 
     # Each source module is imported on first use so that `ocscheck --help` stays fast.
     @property

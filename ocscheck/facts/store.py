@@ -25,9 +25,13 @@ MAX_RECORDING_BYTES = 256 << 20
 
 
 class Reason(str, enum.Enum):
-    """Why a fact could not be had. The first makes a check skip; the others make it error."""
+    """Why a fact could not be had. The first makes a check skip (the site does not ask for the source);
+    the others make it error, including a source the site configures but that cannot be used."""
 
     NOT_CONFIGURED = "not configured"
+    MISCONFIGURED = "not usable as configured"
+    SECRET_MISSING = "secret not available"
+    UNREADABLE = "unreadable"
     UNREACHABLE = "unreachable"
     TIMEOUT = "timed out"
     REFUSED = "refused"

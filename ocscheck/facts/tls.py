@@ -249,7 +249,7 @@ class TlsFacts:
         try:
             content = path.read_bytes()
         except OSError as exc:
-            raise FactUnavailable(Reason.UNREACHABLE, f"cannot read {path}: {exc.strerror}") from None
+            raise FactUnavailable(Reason.UNREADABLE, f"cannot read {path}: {exc.strerror}") from None
         if b"-----BEGIN" in content:
             try:
                 certs, kind = x509.load_pem_x509_certificates(content), "PEM"
@@ -283,7 +283,7 @@ class TlsFacts:
         if env:
             raise FactUnavailable(Reason.AUTH_FAILED, f"{path}: not a certificate (PEM, DER), or a PKCS#12 file "
                                                       f"the password in {env} does not open")
-        raise FactUnavailable(Reason.NOT_CONFIGURED, f"{path}: not a PEM or DER certificate; if it is a PKCS#12 "
+        raise FactUnavailable(Reason.UNREADABLE, f"{path}: not a PEM or DER certificate; if it is a PKCS#12 "
                                                      f"(.pfx) file, set tls.certificate_password_env")
 
 
@@ -291,7 +291,7 @@ def _read_bundle(path: Path) -> List[str]:
     try:
         certs = x509.load_pem_x509_certificates(path.read_bytes())
     except OSError as exc:
-        raise FactUnavailable(Reason.UNREACHABLE, f"cannot read the CA bundle {path}: {exc.strerror}") from None
+        raise FactUnavailable(Reason.UNREADABLE, f"cannot read the CA bundle {path}: {exc.strerror}") from None
     except ValueError:
         raise FactUnavailable(Reason.PROTOCOL, f"the CA bundle {path} holds no PEM certificate") from None
     return [c.public_bytes(serialization.Encoding.PEM).decode() for c in certs]

@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO, Tuple
 
 from ocscheck.atomic import write_text_atomic
 from ocscheck.model import Outcome, Status
 
+if TYPE_CHECKING:
+    from ocscheck.reports.baseline import Changes
+
+# --fail-on: the statuses that make the run fail.
+FAIL_ON = {"fail": (Status.FAIL,), "warn": (Status.FAIL, Status.WARN), "skip": (Status.FAIL, Status.WARN, Status.SKIP)}
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP)
 
 _ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
@@ -45,9 +51,11 @@ class RunReport:
     outcomes: Tuple[Outcome, ...]
     tool_version: str
     site: str                   # path of the site file
-    fail_on_warn: bool = False
+    fail_on: str = "fail"       # the lowest status that fails the run: "fail", "warn" or "skip" (FAIL_ON)
     replayed_from: str = ""     # recording the verdicts were judged from, if any
     hostname: str = "localhost"
+    changes: Optional["Changes"] = None   # what changed since --baseline, when one was given
+    interrupted: str = ""                  # "SIGINT"/"SIGTERM" when the run was cut short
     # Every fact of the run, secrets masked (what --record saves); never rendered.
     recording: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # The deployment's identity, for report headers (empty when unknown).
@@ -68,7 +76,9 @@ class RunReport:
         return list(areas.items())
 
     def is_failure(self, outcome: Outcome) -> bool:
-        return outcome.status is Status.FAIL or (self.fail_on_warn and outcome.status is Status.WARN)
+        """Whether ``outcome`` fails the run (exit 1): a fail, and with --fail-on warn a warning too, and
+        with --fail-on skip a skip or a warning too (an error is never a failure: it exits 3)."""
+        return outcome.status in FAIL_ON[self.fail_on]
 
     def verdict(self) -> Tuple[str, str]:
         """The run's overall verdict as (key, sentence), by the rule of the exit code: fail when a check
@@ -103,23 +113,34 @@ FORMATS = ("text", "json", "junit", "junit-jenkins", "html", "markdown")
 @dataclass(frozen=True)
 class ReportTarget:
     format: str
-    path: Path
+    path: Optional[Path]          # None: standard output (FORMAT:-)
 
     @classmethod
     def parse(cls, spec: str) -> "ReportTarget":
         fmt, sep, path = spec.partition(":")
         if not sep or fmt not in FORMATS or not path:
-            raise ValueError(f"{spec!r} is not FORMAT:PATH with FORMAT one of {', '.join(FORMATS)}")
-        return cls(fmt, Path(path))
+            raise ValueError(f"{spec!r} is not FORMAT:PATH with FORMAT one of {', '.join(FORMATS)} "
+                             f"(PATH - for standard output)")
+        return cls(fmt, None if path == "-" else Path(path))
+
+    @property
+    def where(self) -> str:
+        return "standard output" if self.path is None else str(self.path)
 
 
-def write_reports(report: RunReport, targets: Sequence[ReportTarget], verbose: bool) -> List[str]:
-    """Write every target (atomically); returns the problems met, so that one bad path loses no other report."""
+def write_reports(report: RunReport, targets: Sequence[ReportTarget], verbose: bool,
+                  stdout: Optional[TextIO] = None) -> List[str]:
+    """Write every target (files atomically, see ocscheck.atomic; FORMAT:- to ``stdout``); returns the
+    problems met, so that one bad path loses no other report."""
     problems = []
     render = renderers()
     for target in targets:
         try:
-            write_text_atomic(target.path, render[target.format](report, verbose))
+            text = render[target.format](report, verbose)
+            if target.path is None:
+                (stdout or sys.stdout).write(text)
+            else:
+                write_text_atomic(target.path, text)
         except OSError as exc:
-            problems.append(f"cannot write the {target.format} report to {target.path}: {exc.strerror or exc}")
+            problems.append(f"cannot write the {target.format} report to {target.where}: {exc.strerror or exc}")
     return problems

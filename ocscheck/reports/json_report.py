@@ -18,6 +18,9 @@ def render(report: RunReport, verbose: bool) -> str:
         "started": report.started.isoformat(timespec="seconds"),
         "duration_s": round(report.duration_s, 3),
         "summary": report.counts(),
+        "interrupted": report.interrupted or None,
+        # null without --baseline; with one, empty lists when nothing changed.
+        "changes": report.changes.to_json() if report.changes else None,
         "checks": [{
             "id": o.id, "area": o.area, "title": o.title, "severity": o.severity.value, "status": o.status.value,
             "summary": o.summary, "evidence": list(o.evidence), "remediation": o.remediation,

@@ -57,6 +57,11 @@ def render(report: RunReport, verbose: bool) -> str:
     out.append(" · ".join(identity) + f" · ocscheck {cell(report.tool_version)} · "
                f"{report.started.strftime('%Y-%m-%d %H:%M:%S')} · {report.duration_s:.1f} s")
     out.append("")
+    if report.changes:
+        out += [f"**{cell(line)}**" if index == 0 else f"- {cell(line)}"
+                for index, line in enumerate(report.changes.lines())] + [""]
+    if report.interrupted:
+        out += [f"**Interrupted ({cell(report.interrupted)}): the checks still running are errors.**", ""]
     out.append("| " + " | ".join(s.value for s in STATUS_ORDER) + " | total |")
     out.append("|" + "---:|" * (len(STATUS_ORDER) + 1))
     out.append("| " + " | ".join(str(counts[s.value]) for s in STATUS_ORDER) + f" | {len(report.outcomes)} |")

@@ -129,6 +129,10 @@ def render(report: RunReport, verbose: bool, colour: bool = False, width: Option
     header = reveal(f"ocscheck {report.tool_version} — {report.phase} — {report.site}"
                     + (f" (replayed from {report.replayed_from})" if report.replayed_from else ""))
     out = _wrap(header, width) + [""]
+    if report.interrupted:
+        out += _wrap(f"Interrupted ({report.interrupted}): the checks still running are errors.", width) + [""]
+    if report.changes:
+        out += [wrapped for line in report.changes.lines() for wrapped in _wrap(reveal(line), width)] + [""]
     for area, outcomes in report.by_area():
         rows = [(reveal(o.id), _status(o.status, colour), reveal(o.summary)) for o in outcomes]
         out.append(f"[{reveal(area)}]")

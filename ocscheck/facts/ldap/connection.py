@@ -77,7 +77,7 @@ class DcConnections:
         if not url:
             raise FactUnavailable(Reason.NOT_CONFIGURED, "no domain controller in the site file ([ldap] url)")
         if not self._settings.user:
-            raise FactUnavailable(Reason.NOT_CONFIGURED, "no bind account in the site file ([ldap] user)")
+            raise FactUnavailable(Reason.MISCONFIGURED, "[ldap] url is set but no bind account ([ldap] user)")
         return target(url)
 
     def open(self, where: Target) -> ldap3.Connection:
@@ -90,7 +90,7 @@ class DcConnections:
                               get_info=ldap3.NONE, connect_timeout=timeout)
         if self._settings.auth == "ntlm":
             if "\\" not in user:  # the NetBIOS domain name cannot be guessed from a UPN
-                raise FactUnavailable(Reason.NOT_CONFIGURED, "[ldap] auth = \"ntlm\" needs user as DOMAIN\\name")
+                raise FactUnavailable(Reason.MISCONFIGURED, "[ldap] auth = \"ntlm\" needs user as DOMAIN\\name")
             options = dict(user=user, password=password, authentication=ldap3.NTLM)
         else:
             options = dict(user=user, password=password, authentication=ldap3.SIMPLE)
@@ -148,10 +148,16 @@ class DcConnections:
         with self._lock:
             sessions = list(self._sessions.values())
         for session in sessions:
-            with session.lock:
+            # A session still busy belongs to a check abandoned or interrupted mid-operation: its daemon
+            # thread ends with the process; waiting for it would hold the run up by a whole timeout.
+            if not session.lock.acquire(timeout=0.2):
+                continue
+            try:
                 if session.connection is not None:
                     close_quietly(session.connection)
                     session.connection = None
+            finally:
+                session.lock.release()
 
 
 def search(conn: ldap3.Connection, base: str, flt: str, scope, attributes, controls=None,

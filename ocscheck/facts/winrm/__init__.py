@@ -105,7 +105,7 @@ class HostFacts:
                 try:
                     self._snapshot = read_snapshot(self.snapshot_path)
                 except SnapshotError as exc:
-                    raise FactUnavailable(Reason.PROTOCOL, str(exc)) from None
+                    raise FactUnavailable(Reason.UNREADABLE, str(exc)) from None
             snapshot = self._snapshot
         section = snapshot.sections.get(probe.name)
         if section is None:

@@ -18,7 +18,8 @@ from ocscheck.config import WinrmHost
 from ocscheck.facts.store import FactUnavailable, Reason
 
 # Failures that concern the connection, not one command: later probes of the host fail at once.
-_STICKY = (Reason.TIMEOUT, Reason.UNREACHABLE, Reason.REFUSED, Reason.AUTH_FAILED, Reason.NOT_CONFIGURED)
+_STICKY = (Reason.TIMEOUT, Reason.UNREACHABLE, Reason.REFUSED, Reason.AUTH_FAILED, Reason.NOT_CONFIGURED,
+           Reason.MISCONFIGURED, Reason.SECRET_MISSING)
 
 
 def endpoint_url(settings: WinrmHost) -> str:
@@ -82,19 +83,19 @@ class WinrmClient:
             read_timeout_sec=operation + 1, operation_timeout_sec=operation, proxy=None,
             message_encryption="auto")
         if s.transport in ("basic", "certificate") and s.scheme != "https":
-            raise FactUnavailable(Reason.NOT_CONFIGURED,
+            raise FactUnavailable(Reason.MISCONFIGURED,
                                   f"[winrm.{self._role()}] transport = {s.transport} needs scheme = https "
                                   f"(it would send the credentials in clear)")
         if s.transport == "kerberos" and not HAVE_KERBEROS:
-            raise FactUnavailable(Reason.NOT_CONFIGURED, "transport = kerberos needs pywinrm[kerberos] "
+            raise FactUnavailable(Reason.MISCONFIGURED, "transport = kerberos needs pywinrm[kerberos] "
                                                          "(pip install 'pywinrm[kerberos]')")
         if s.transport in ("ntlm", "basic"):
             if not s.user:
-                raise FactUnavailable(Reason.NOT_CONFIGURED, f"[winrm.{self._role()}] user is not set")
+                raise FactUnavailable(Reason.MISCONFIGURED, f"[winrm.{self._role()}] user is not set")
             kwargs["password"] = self._facts.secret(s.password_env, f"WinRM password for {s.user} on {s.host}")
         if s.transport == "certificate":
             if not (s.client_cert and s.client_key):
-                raise FactUnavailable(Reason.NOT_CONFIGURED, "transport = certificate needs client_cert and "
+                raise FactUnavailable(Reason.MISCONFIGURED, "transport = certificate needs client_cert and "
                                                              "client_key")
             kwargs.update(cert_pem=str(s.client_cert), cert_key_pem=str(s.client_key), username=None)
         protocol = Protocol(**kwargs)
