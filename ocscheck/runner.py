@@ -41,7 +41,8 @@ def run_one(spec: CheckSpec, ctx: CheckContext) -> tuple:
         return result, ""
     except FactUnavailable as exc:
         status = Status.SKIP if exc.reason.skips else Status.ERROR
-        return Result(status, f"{exc.reason}: {exc.detail}"), ""
+        # The summary is the short sentence; what the library said goes to the evidence (-v).
+        return Result(status, f"{exc.reason}: {exc.detail}", (f"said: {exc.raw}",) if exc.raw else ()), ""
     except Exception as exc:  # a crashing check must not take the others down
         summary = f"check crashed: {type(exc).__name__}: {exc}"
         return Result.error(ctx.facts.secrets.redactor.redact(summary)), \

@@ -268,3 +268,23 @@ def test_a_baseline_that_is_not_a_report_is_a_usage_error(tmp_path):
     bad.write_text('{"schema_version": 1, "facts": {}}')
     result = invoke("post", "--example", "--baseline", bad)
     assert result.exit_code == 2 and "not an ocscheck JSON report" in result.output
+
+
+# ------------------------------------------------------------------------------ readable errors
+
+def test_an_unreachable_dc_is_said_once_per_area_in_short_words(tmp_path):
+    path = site(tmp_path, """\
+        [ldap]
+        url = "ldaps://127.0.0.1:9"
+        user = "reader@todorovic.adds"
+        [run]
+        timeout = 2
+        """)
+    result = invoke("preflight", "-c", path, "--only", "ad.*-level", "--only", "ad.schema-prep", "-v",
+                    env={"OCSCHECK_LDAP_PASSWORD": "x"})
+    assert result.exit_code == 3, result.output
+    rows = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("ad.")}
+    assert "unreachable: ldaps://127.0.0.1:9: connection refused" in rows["ad.forest-level"]
+    assert rows["ad.domain-level"].split(None, 2)[2] == "same as ad.forest-level"
+    assert "said:" in result.output  # the library's own words: evidence, shown with -v
+    assert "Errno" not in "".join(rows.values())

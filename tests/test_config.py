@@ -151,3 +151,40 @@ def test_readme_documents_every_site_key():
     for table, _attr, cls, _optional in SECTIONS:
         for spec in dataclasses.fields(cls):
             assert f"| `{table}.{spec.name}` |" in readme, f"README's site-file table lacks {table}.{spec.name}"
+
+
+# ------------------------------------------------------------------ what a demanding user expects
+
+def test_every_problem_is_reported_at_once_each_with_its_line(tmp_path):
+    err = error_of(tmp_path, '[deployment]\nserver_fqdn = "ocs.todorovic.adds"\nsip_domains = ["todorovic.fr"]\n'
+                             'ad_domain = "todorovic.adds"\nserver_ip = "banana"\ndns.internal = ["x"]\n'
+                             '[run]\ntimeout = 0\ntmeout = 3\n[dns]\ninternal = ["10.0.0.300"]\n'
+                             '[ldap]\nreplication_dcs = ["http://dc2"]\n')
+    lines = str(err).splitlines()
+    assert [(e.key, e.line) for e in err.problems] == [
+        ("deployment.server_ip", 5), ("deployment.dns", 6), ("run.timeout", 8), ("run.tmeout", 9),
+        ("dns.internal", 11), ("ldap.replication_dcs", 13)]
+    assert len(lines) == 6
+    assert "'banana' is not an IPv4 address" in lines[0]
+    assert "must be between 0.1 and 600 seconds" in lines[2]
+    assert "unknown key (did you mean timeout?)" in lines[3]
+    assert "'10.0.0.300' is not an IPv4 or IPv6 address" in lines[4]
+    assert "'http://dc2' must look like ldaps://host[:port]" in lines[5]
+
+
+def test_a_utf8_bom_is_accepted(tmp_path):
+    path = tmp_path / "site.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert load_site(path).deployment.server_fqdn == "ocs.todorovic.adds"
+
+
+def test_init_as_in_the_readme_writes_the_ca_key_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [
+        "init", "-o", "ocscheck.toml", "--server-fqdn", "ocs.todorovic.adds", "--sip-domain", "todorovic.fr",
+        "--ad-domain", "todorovic.adds", "--dns-internal", "10.0.0.10", "--dns-external", "9.9.9.9",
+        "--ldap-url", "ldaps://dc1.todorovic.adds", "--ldap-user", "TODOROVIC\\ocscheck",
+        "--ldap-password-env", "OCS_LDAP_PW", "--ca-bundle", "internal-ca.pem"])
+    assert result.exit_code == 0, result.output
+    assert "internal-ca.pem, which does not exist yet" in result.output
+    assert f'ca_bundle = "{tmp_path / "internal-ca.pem"}"' in (tmp_path / "ocscheck.toml").read_text()

@@ -131,10 +131,14 @@ def init(output: Path, force: bool, server_fqdn: str, sip_domains: Tuple[str, ..
             values[f"winrm.{role}"] = _given(host=host, user=winrm_user, password_env=winrm_password_env)
     nested: Dict[str, object] = {k: v for k, v in values.items() if "." not in k}
     nested["winrm"] = {k.split(".")[1]: v for k, v in values.items() if k.startswith("winrm.")}
+    # The CA bundle may not exist yet (the README's example names one): the key is written, with a warning.
+    missing_bundle = ca_bundle is not None and not ca_bundle.is_file()
+    if missing_bundle:
+        nested["tls"] = {}
     try:
         site_from_dict(nested, output)
     except ConfigError as exc:
-        raise UsageProblem(f"{exc.key}: {exc.message}") from None
+        raise UsageProblem("\n".join(f"{e.key}: {e.message}" for e in exc.problems)) from None
     if output.exists() and not force:
         raise UsageProblem(f"{output} exists (use --force to overwrite)")
     from ocscheck.atomic import output_problem, write_text_atomic
@@ -145,6 +149,10 @@ def init(output: Path, force: bool, server_fqdn: str, sip_domains: Tuple[str, ..
         raise UsageProblem(problem)
     write_text_atomic(output, render_site(values))
     click.echo(f"wrote {output}")
+    if missing_bundle:
+        click.echo(f"ocscheck: warning: tls.ca_bundle names {ca_bundle.resolve()}, which does not exist yet: put the "
+                   "internal root (and intermediate) CA certificates there, in PEM, before running a check",
+                   err=True)
 
 
 def _given(**values) -> Dict[str, object]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import re
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,9 +49,14 @@ class _Locator:
                 self.keys[number] = dotted
 
     def line(self, dotted: str) -> Optional[int]:
+        """The line setting ``dotted``, or the first line setting a key below it (a dotted key such as
+        ``dns.internal = …`` inside [deployment] reports deployment.dns), else its table's line."""
         while dotted:
             if dotted in self.lines:
                 return self.lines[dotted]
+            below = [number for key, number in self.lines.items() if key.startswith(dotted + ".")]
+            if below:
+                return min(below)
             dotted = dotted.rpartition(".")[0]
         return None
 
@@ -74,7 +80,8 @@ def load_site(path: Path) -> Site:
     path = Path(path)
     try:
         # Not regular_only: `-c <(generate-site)` is a pipe the user chose; the cap still bounds it.
-        text = read_bytes_capped(path, MAX_SITE_FILE_BYTES, regular_only=False).decode("utf-8")
+        # utf-8-sig: Notepad saves UTF-8 with a byte-order mark, which TOML would refuse.
+        text = read_bytes_capped(path, MAX_SITE_FILE_BYTES, regular_only=False).decode("utf-8-sig")
     except OSError as exc:
         raise ConfigError(path, "", f"cannot read the site file: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -101,15 +108,30 @@ def _most_nested_line(text: str) -> int:
 
 
 def site_from_dict(data: Dict[str, Any], path: Path, locator: Optional[_Locator] = None) -> Site:
+    """The validated Site; every problem found is reported at once (ConfigError.problems), each with its
+    file, line and key."""
     locator = locator or _Locator("")
+    found: List[ConfigError] = []
 
     def error(key: str, message: str) -> ConfigError:
         return ConfigError(path, key, message, locator.line(key))
 
+    try:
+        site = _site(data, path, error, found)
+    except ConfigError as exc:  # a problem after which nothing more can be judged
+        found.append(exc)
+    if found or site is None:
+        raise ConfigError.of_all(sorted(found, key=lambda e: (e.line or 0, e.key)))
+    return site
+
+
+def _site(data: Dict[str, Any], path: Path, error, found: List[ConfigError]) -> Optional[Site]:
+    """The Site, or None with the problems added to ``found``; raises for a problem that stops the rest."""
     known_tables = {name.split(".")[0] for name, *_ in SECTIONS}
     for key in data:
         if key not in known_tables:
-            raise error(key, f"unknown section (known: {', '.join(sorted(known_tables))})")
+            raise error(key, f"unknown section{_did_you_mean(key, known_tables)} "
+                             f"(known: {', '.join(sorted(known_tables))})")
     winrm = data.get("winrm", {})
     if not isinstance(winrm, dict):
         raise error("winrm", "must be a table with [winrm.server] and/or [winrm.dc]")
@@ -128,12 +150,20 @@ def site_from_dict(data: Dict[str, Any], path: Path, locator: Optional[_Locator]
                 raise error(table, "this section is required")
             raw = {}
         if not isinstance(raw, dict):
-            raise error(table, "must be a table")
-        values[attribute] = _section(cls, table, raw, path, error)
+            found.append(error(table, "must be a table"))
+            continue
+        try:
+            values[attribute] = _section(cls, table, raw, path, error)
+        except ConfigError as exc:  # the section's own problems: the other sections are still judged
+            found.extend(exc.problems)
+    if found:
+        return None
     for table, attribute in (("winrm.server", "winrm_server"), ("winrm.dc", "winrm_dc")):
         problem = _insecure_basic(values[attribute])
         if problem:
-            raise error(f"{table}.{problem[0]}", problem[1])
+            found.append(error(f"{table}.{problem[0]}", problem[1]))
+    if found:
+        return None
     site = Site(**values)
     if not site.deployment.forest:
         site = dataclasses.replace(site, deployment=dataclasses.replace(
@@ -143,23 +173,37 @@ def site_from_dict(data: Dict[str, Any], path: Path, locator: Optional[_Locator]
 
 def _section(cls: type, table: str, raw: Dict[str, Any], path: Path, error) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    found: List[ConfigError] = []
     for key in raw:
         if key not in fields:
-            raise error(f"{table}.{key}", f"unknown key (known: {', '.join(fields)})")
+            found.append(error(f"{table}.{key}", f"unknown key{_did_you_mean(key, fields)} "
+                                                 f"(known: {', '.join(fields)})"))
     kwargs = {}
     for name, spec in fields.items():
         dotted = f"{table}.{name}"
         if name not in raw:
             if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
-                raise error(dotted, "this key is required")
+                found.append(error(dotted, "this key is required"))
             continue
-        value = _convert(spec.metadata, raw[name], path, dotted, error)
+        try:
+            value = _convert(spec.metadata, raw[name], path, dotted, error)
+        except ConfigError as exc:
+            found.append(exc)
+            continue
         check = spec.metadata.get("check")
         problems = check(value) if check else []
         if problems:
-            raise error(dotted, "; ".join(problems))
+            found.append(error(dotted, "; ".join(problems)))
+            continue
         kwargs[name] = value
+    if found:
+        raise ConfigError.of_all(found)
     return cls(**kwargs)
+
+
+def _did_you_mean(key: str, known) -> str:
+    close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def _insecure_basic(host: Optional[WinrmHost]) -> Optional[Tuple[str, str]]:

@@ -4,6 +4,7 @@ write it."""
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,18 @@ class ConfigError(ValueError):
         where = escape_controls(f"{path}:{line}" if line else f"{path}")
         shown = escape_controls(key)
         super().__init__(f"{where}: {shown}: {self.message}" if key else f"{where}: {self.message}")
+        self.problems: List["ConfigError"] = [self]
+
+    @classmethod
+    def of_all(cls, errors: List["ConfigError"]) -> "ConfigError":
+        """One error that says every problem found, one per line (the first one's file, line and key)."""
+        if len(errors) == 1:
+            return errors[0]
+        first = errors[0]
+        combined = cls(first.path, first.key, first.message, first.line)
+        combined.problems = list(errors)
+        combined.args = ("\n".join(str(e) for e in errors),)
+        return combined
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,11 @@ class Endpoint:
         port = int(match.group(2) or match.group(4) or default_port)
         if not 0 < port < 65536:
             raise ValueError(f"port {port} is out of range")
+        try:
+            # A resolver is an address: a typo like 10.0.0.300 would otherwise cost a timeout per query.
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"{host!r} is not an IPv4 or IPv6 address") from None
         return cls(host, port)
 
 
@@ -73,6 +91,20 @@ def _fqdn_list(names: Sequence[str]) -> List[str]:
 
 def _nonempty(values: Sequence[Any]) -> List[str]:
     return [] if values else ["at least one value is required"]
+
+
+def _ldap_url(url: str) -> List[str]:
+    if re.fullmatch(r"ldaps?://[^/\s]+/?", url):
+        return []
+    return [f"{url!r} must look like ldaps://host[:port] or ldap://host[:port]"]
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _port(value: int) -> List[str]:
@@ -96,7 +128,8 @@ class Deployment:
                          check=lambda v: fqdn_problems(v), example="todorovic.adds")
     forest: str = opt("str", "DNS name of the forest root domain (defaults to ad_domain).", "",
                       check=lambda v: fqdn_problems(v) if v else [])
-    server_ip: str = opt("str", "The server's IPv4 address, used in DNS remediation commands (optional).", "")
+    server_ip: str = opt("str", "The server's IPv4 address, used in DNS remediation commands (optional).", "",
+                         check=lambda v: [] if not v or _is_ipv4(v) else [f"{v!r} is not an IPv4 address"])
     extra_sans: Tuple[str, ...] = opt("strlist", "Extra names the certificate must carry, e.g. cwa.<sip domain>.", (),
                                       check=_fqdn_list)
     other_ocs_servers: Tuple[str, ...] = opt(
@@ -117,15 +150,15 @@ class LdapSettings:
     """Active Directory over LDAP. ldap:// URLs always use StartTLS: no bind is ever sent in clear."""
 
     url: str = opt("str", "LDAP URL of a domain controller, ldaps://dc.example:636 (default port) or ldap://...",
-                   "", check=lambda v: [] if not v or re.fullmatch(r"ldaps?://[^/\s]+/?", v) else
-                   ["must look like ldaps://host[:port] or ldap://host[:port]"])
+                   "", check=lambda v: _ldap_url(v) if v else [])
     user: str = opt("str", "Bind account (user@domain or DOMAIN\\user); read-only rights are enough.", "")
     password_env: str = opt("str", "Environment variable holding the bind password.", "OCSCHECK_LDAP_PASSWORD")
     auth: str = opt("str", "Bind mechanism: simple or ntlm.", "simple",
                     check=lambda v: [] if v in ("simple", "ntlm") else ["must be simple or ntlm"])
     page_size: int = opt("int", "Entries per page in paged searches.", 500,
                          check=lambda v: [] if 1 <= v <= 5000 else ["must be between 1 and 5000"])
-    replication_dcs: Tuple[str, ...] = opt("strlist", "LDAP URLs of further DCs whose replication state is read.", ())
+    replication_dcs: Tuple[str, ...] = opt("strlist", "LDAP URLs of further DCs whose replication state is read.", (),
+                                           check=lambda urls: [p for url in urls for p in _ldap_url(url)])
     service_accounts: Tuple[str, ...] = opt("strlist", "sAMAccountNames of the OCS service accounts.",
                                             ("RTCService", "RTCComponentService"))
 
@@ -218,7 +251,7 @@ class RunSettings:
     """How checks run."""
 
     timeout: float = opt("float", "Seconds allowed for each network fact and each check.", 10.0,
-                         check=lambda v: [] if 0 < v <= 600 else ["must be between 0 and 600"])
+                         check=lambda v: [] if 0.1 <= v <= 600 else ["must be between 0.1 and 600 seconds"])
     workers: int = opt("int", "Checks run at once.", 16, check=lambda v: [] if 1 <= v <= 128 else
                        ["must be between 1 and 128"])
     skip: Tuple[str, ...] = opt("strlist", "Check ids or globs never run at this site.", ())

@@ -48,19 +48,24 @@ class Reason(str, enum.Enum):
 
 
 class FactUnavailable(Exception):
-    """A fact that could not be fetched; the runner turns it into skip or error with the reason."""
+    """A fact that could not be fetched; the runner turns it into skip or error with the reason.
 
-    def __init__(self, reason: Reason, detail: str):
+    ``detail`` is one short sentence in the user's terms (what, where, why); ``raw`` is what the library
+    or the server said, kept for the evidence (shown with -v), never for the summary.
+    """
+
+    def __init__(self, reason: Reason, detail: str, raw: str = ""):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.raw = raw
 
     def to_json(self) -> Dict[str, str]:
-        return {"reason": self.reason.name, "detail": self.detail}
+        return {"reason": self.reason.name, "detail": self.detail, **({"raw": self.raw} if self.raw else {})}
 
     @classmethod
     def from_json(cls, data: Dict[str, str]) -> "FactUnavailable":
-        return cls(Reason[data["reason"]], data["detail"])
+        return cls(Reason[data["reason"]], data["detail"], data.get("raw", ""))
 
 
 @dataclass
@@ -118,7 +123,8 @@ class FactStore:
                 json.dumps(value)  # a fact must be recordable; fail loudly in development
                 entry.value = value
         except FactUnavailable as exc:
-            entry.error = FactUnavailable(exc.reason, self._redactor.redact(exc.detail))
+            entry.error = FactUnavailable(exc.reason, self._redactor.redact(exc.detail),
+                                          self._redactor.redact(exc.raw))
         except BaseException as exc:
             # A fetcher bug: forget the entry so that a later caller retries (and reports its own crash);
             # callers already waiting get an error, never an empty value.

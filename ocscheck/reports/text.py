@@ -12,7 +12,7 @@ import re
 import shutil
 import sys
 import textwrap
-from typing import List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from tabulate import tabulate
 
@@ -124,6 +124,21 @@ def _details(outcome: Outcome, width: Optional[int]) -> List[str]:
     return lines
 
 
+def _said_once(outcomes: Sequence[Outcome]) -> List[Tuple[Outcome, str]]:
+    """Each outcome with the summary to show: an error whose reason an earlier row of the area already
+    gave (one DC down errors every AD check the same way) says so instead of repeating it."""
+    first: Dict[str, str] = {}
+    shown = []
+    for outcome in outcomes:
+        if outcome.status is Status.ERROR and outcome.summary in first:
+            shown.append((outcome, f"same as {first[outcome.summary]}"))
+            continue
+        if outcome.status is Status.ERROR:
+            first[outcome.summary] = outcome.id
+        shown.append((outcome, outcome.summary))
+    return shown
+
+
 def render(report: RunReport, verbose: bool, colour: bool = False, width: Optional[int] = None) -> str:
     terminal, width = width, width or FILE_WIDTH
     header = reveal(f"ocscheck {report.tool_version} — {report.phase} — {report.site}"
@@ -134,7 +149,7 @@ def render(report: RunReport, verbose: bool, colour: bool = False, width: Option
     if report.changes:
         out += [wrapped for line in report.changes.lines() for wrapped in _wrap(reveal(line), width)] + [""]
     for area, outcomes in report.by_area():
-        rows = [(reveal(o.id), _status(o.status, colour), reveal(o.summary)) for o in outcomes]
+        rows = [(reveal(o.id), _status(o.status, colour), reveal(summary)) for o, summary in _said_once(outcomes)]
         out.append(f"[{reveal(area)}]")
         out.append(fit_table(rows, ("check", "status", "summary"), width, fixed=(0, 1)))
         if verbose:

@@ -107,10 +107,10 @@ class DcConnections:
                     message = result.get("message", "")
                     why = next((text for code, text in _BIND_DATA.items() if f"data {code}," in message),
                                "invalid credentials")
-                    raise FactUnavailable(Reason.AUTH_FAILED, f"{where.url}: bind as {user} refused: "
-                                                              f"{why} ({message.strip()})")
+                    raise FactUnavailable(Reason.AUTH_FAILED, f"{where.url}: bind as {user} refused: {why}",
+                                          raw=message.strip())
                 raise FactUnavailable(Reason.REFUSED, f"{where.url}: bind as {user} failed: "
-                                                      f"{result.get('description')} {result.get('message', '')}")
+                                                      f"{result.get('description')}", raw=result.get("message", ""))
         except FactUnavailable:
             close_quietly(connection)
             raise
@@ -186,20 +186,21 @@ def unavailable(exc: Exception, where: str, timeout: float) -> FactUnavailable:
     """An ldap3/socket exception as a typed, secret-free FactUnavailable."""
     text = str(exc)
     lowered = text.lower()
+    raw = _first_line(text)
     if "certificate" in lowered or "ssl" in lowered and "verify" in lowered:
-        return FactUnavailable(Reason.PROTOCOL, f"{where}: the DC's TLS certificate is not trusted or does not match "
-                                                f"the host name (tls.ca_bundle): {_first_line(text)}")
+        return FactUnavailable(Reason.PROTOCOL, f"{where}: the DC's TLS certificate is not trusted by tls.ca_bundle "
+                                                f"or does not match the host name", raw)
     if isinstance(exc, lx.LDAPStartTLSError):
-        return FactUnavailable(Reason.PROTOCOL, f"{where}: StartTLS failed ({_first_line(text)}); "
-                                                f"use ldaps:// or enable TLS on the DC")
+        return FactUnavailable(Reason.PROTOCOL, f"{where}: StartTLS refused; use ldaps:// or enable TLS on the DC",
+                               raw)
     if isinstance(exc, (socket.timeout, TimeoutError)) or "timed out" in lowered or "timeout" in lowered:
-        return FactUnavailable(Reason.TIMEOUT, f"{where}: no answer within {timeout:g} s")
+        return FactUnavailable(Reason.TIMEOUT, f"{where}: no answer within {timeout:g} s", raw)
     if "refused" in lowered:
-        return FactUnavailable(Reason.UNREACHABLE, f"{where}: connection refused")
+        return FactUnavailable(Reason.UNREACHABLE, f"{where}: connection refused", raw)
     if isinstance(exc, (lx.LDAPSocketOpenError, lx.LDAPSocketReceiveError, lx.LDAPSocketSendError,
                         lx.LDAPSessionTerminatedByServerError, OSError)):
-        return FactUnavailable(Reason.UNREACHABLE, f"{where}: {_first_line(text)}")
-    return FactUnavailable(Reason.PROTOCOL, f"{where}: {type(exc).__name__}: {_first_line(text)}")
+        return FactUnavailable(Reason.UNREACHABLE, f"{where}: the connection failed", raw)
+    return FactUnavailable(Reason.PROTOCOL, f"{where}: {type(exc).__name__}", raw)
 
 
 def _first_line(text: str) -> str:

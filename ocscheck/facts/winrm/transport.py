@@ -153,15 +153,20 @@ def _translate(exc: Exception, endpoint: str, settings: WinrmHost, timeout: floa
     import requests
     from winrm.exceptions import InvalidCredentialsError, WinRMTransportError, WSManFaultError
 
+    raw = _short(exc)
     if isinstance(exc, requests.exceptions.SSLError):
-        return FactUnavailable(Reason.PROTOCOL, f"TLS with {endpoint} failed (certificate not trusted by "
-                                                f"tls.ca_bundle?): {_short(exc)}")
+        return FactUnavailable(Reason.PROTOCOL, f"TLS with {endpoint} failed: its certificate is not trusted by "
+                                                f"tls.ca_bundle or does not match the host name", raw)
     if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout)):
-        return FactUnavailable(Reason.TIMEOUT, f"{endpoint} did not answer within {timeout:g} s")
+        return FactUnavailable(Reason.TIMEOUT, f"{endpoint}: no answer within {timeout:g} s", raw)
     if isinstance(exc, requests.exceptions.ConnectionError):
-        refused = "refused" in str(exc).lower()
-        return FactUnavailable(Reason.REFUSED if refused else Reason.UNREACHABLE,
-                               f"{endpoint}: {'connection refused' if refused else _short(exc)}")
+        lowered = raw.lower()
+        if "refused" in lowered:
+            return FactUnavailable(Reason.REFUSED, f"{endpoint}: connection refused (is the WinRM listener "
+                                                   f"configured? winrm quickconfig)", raw)
+        if "name or service not known" in lowered or "getaddrinfo" in lowered or "resolve" in lowered:
+            return FactUnavailable(Reason.UNREACHABLE, f"{endpoint}: the host name does not resolve", raw)
+        return FactUnavailable(Reason.UNREACHABLE, f"{endpoint}: the connection failed", raw)
     if isinstance(exc, (InvalidCredentialsError, PermissionError)):
         return FactUnavailable(Reason.AUTH_FAILED, f"{endpoint} rejected the credentials of {settings.user or '?'} "
                                                    f"({settings.transport})")
@@ -172,8 +177,8 @@ def _translate(exc: Exception, endpoint: str, settings: WinrmHost, timeout: floa
         return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: WS-Management fault {exc.wsman_fault_code or exc.code}: "
                                                 f"{' '.join(str(exc.reason or '').split())}")
     if isinstance(exc, WinRMTransportError):
-        return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: HTTP {exc.code}: {_short(exc.response_text)}")
-    return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: {type(exc).__name__}: {_short(exc)}")
+        return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: HTTP {exc.code}", _short(exc.response_text))
+    return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: {type(exc).__name__}", raw)
 
 
 def _short(value: Any) -> str:
