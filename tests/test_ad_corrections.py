@@ -43,3 +43,11 @@ def test_passwords_that_never_expire_pass(samba_good: Lab):
     outcome = run(samba_good, ("ad.service-accounts",))["ad.service-accounts"]
     assert outcome.status == Status.PASS, outcome.summary
     assert outcome.summary == "service accounts usable; their passwords cannot expire"
+
+
+def test_sip_domain_equal_to_a_public_ad_domain_passes(samba_good: Lab):
+    """A forest whose AD domain is the public todorovic.fr, SIP domain todorovic.fr (the tutorial's
+    default with a public AD domain): no warning, where the old rule warned "private AD names"."""
+    outcome = run(samba_good, ("ad.sip-domain",), "preflight",
+                  deployment={"ad_domain": "todorovic.fr", "server_fqdn": "ocs.todorovic.fr"})["ad.sip-domain"]
+    assert outcome.status == Status.PASS, outcome.summary

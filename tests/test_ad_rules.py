@@ -9,7 +9,7 @@ import pytest
 from ocscheck.checks.ad.accounts import account_problems
 from ocscheck.facts.ldap import key as ldap_key
 from ocscheck.model import Status
-from ocscheck.values.ad import Account, DomainPolicy, RootDse, SchemaVersion
+from ocscheck.values.ad import Account, DomainPolicy, RootDse, RtcObject, RtcService, RtcTree, SchemaVersion
 from tests.helpers import judge, make_site
 
 URL = "ldaps://dc.todorovic.adds"
@@ -149,3 +149,35 @@ def test_computed_expiry_wins_over_the_domain_policy():
     soon = account(**{"msDS-UserPasswordExpiryTimeComputed": filetime(NOW + datetime.timedelta(days=2))})
     assert _account_problems(soon, POLICY, NOW, 30)[0] == [
         "password expires 2026-11-29 12:00 UTC (2 days), within the 30-day threshold"]
+
+
+SERVICE = f"CN=RTC Service,CN=Services,CN=Configuration,{BASE}"
+
+
+def rtc_tree(*sip_domains: str):
+    """The rtc fact: forest prep in the configuration partition with ``sip_domains`` (the first default)."""
+    objects = [RtcObject(f"CN=Global Settings,{SERVICE}", SERVICE, "msRTCSIP-GlobalContainer")]
+    objects += [RtcObject(f"CN={{{i}}},CN=Global Settings,{SERVICE}", SERVICE, "msRTCSIP-Domain", domain_name=d,
+                          default=i == 0) for i, d in enumerate(sip_domains)]
+    return {ldap_key(URL, "rtc"): {"value": RtcTree((RtcService(SERVICE, "configuration"),), tuple(objects)).to_json()}}
+
+
+def sip_domain_verdict(deployment):
+    site = make_site({**SITE, "deployment": deployment})
+    facts = {**rootdse(), **rtc_tree(*deployment["sip_domains"])}
+    return judge(site, ("ad.sip-domain",), "preflight", env=ENV, replay=facts)["ad.sip-domain"]
+
+
+def test_sip_domain_equal_to_a_public_ad_domain_passes():
+    # The tutorial: with a public AD domain the SIP domain defaults to it (the old rule warned).
+    outcome = sip_domain_verdict({"ad_domain": "todorovic.fr", "sip_domains": ["todorovic.fr"],
+                                  "server_fqdn": "ocs.todorovic.fr"})
+    assert outcome.status == Status.PASS, outcome.summary
+
+
+@pytest.mark.parametrize("domain", ["todorovic.adds", "todorovic.local", "corp.example"])
+def test_sip_domain_with_a_private_suffix_warns(domain):
+    outcome = sip_domain_verdict({"ad_domain": "todorovic.adds", "sip_domains": [domain]})
+    assert outcome.status == Status.WARN
+    suffix = "." + domain.rsplit(".", 1)[1]
+    assert outcome.summary.startswith(f"SIP domain(s) {domain} are private AD names (suffix {suffix} is not public)")
