@@ -17,6 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
+from ocscheck.config_lines import KeyLines as _Locator
 from ocscheck.values.names import fqdn_problems
 
 DEFAULT_FEATURES_2008R2 = ("Web-WebServer", "Web-Asp-Net", "Web-Windows-Auth", "Web-Mgmt-Tools",
@@ -91,6 +92,17 @@ class Deployment:
     other_ocs_servers: Tuple[str, ...] = opt(
         "strlist", "FQDNs of the other OCS servers talking MTLS to this one (then clientAuth is required).", (),
         check=_fqdn_list)
+    # How the deployment is reached from the Internet decides which SIP records the public DNS must hold
+    # (dns.split): none without an Edge (the tutorial's topology), or those of an Access Edge.
+    external_access: str = opt(
+        "str", "External access: none (no Edge server: no SIP record is expected in the public DNS) or edge "
+               "(an Access Edge server: _sip._tls SRV on 443 to it).", "none",
+        check=lambda v: [] if v in ("none", "edge") else ['must be "none" or "edge"'])
+    access_edge_fqdn: str = opt("str", "External FQDN of the Access Edge (required when external_access = edge), "
+                                       "inside the SIP domain.", "", check=lambda v: fqdn_problems(v) if v else [],
+                                example="sip.todorovic.fr")
+    federation: bool = opt("bool", "Federation through the Access Edge (external_access = edge): then "
+                                   "_sipfederationtls._tcp SRV on 5061 to it is required.", False)
 
     @property
     def forest_root(self) -> str:
@@ -99,6 +111,15 @@ class Deployment:
     @property
     def default_sip_domain(self) -> str:
         return self.sip_domains[0]
+
+    def conflicts(self) -> List[Tuple[str, str]]:
+        """(key, problem) for settings that contradict each other."""
+        if self.external_access == "edge" and not self.access_edge_fqdn:
+            return [("access_edge_fqdn", 'is required when external_access = "edge"')]
+        if self.external_access == "none" and (self.federation or self.access_edge_fqdn):
+            key = "federation" if self.federation else "access_edge_fqdn"
+            return [(key, 'needs an Access Edge: set external_access = "edge"')]
+        return []
 
 
 @dataclass(frozen=True)
@@ -245,30 +266,6 @@ SECTIONS: Tuple[Tuple[str, str, type, bool], ...] = (
 )
 
 
-class _Locator:
-    """Finds the line of a dotted key in TOML text (best effort: tables and simple keys)."""
-
-    def __init__(self, text: str):
-        self.lines: Dict[str, int] = {}
-        table = ""
-        for number, line in enumerate(text.splitlines(), 1):
-            header = re.match(r"^\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$", line)
-            if header:
-                table = header.group(1).replace('"', "").replace(" ", "")
-                self.lines.setdefault(table, number)
-                continue
-            key = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*=", line)
-            if key:
-                self.lines.setdefault(f"{table}.{key.group(1)}" if table else key.group(1), number)
-
-    def line(self, dotted: str) -> Optional[int]:
-        while dotted:
-            if dotted in self.lines:
-                return self.lines[dotted]
-            dotted = dotted.rpartition(".")[0]
-        return None
-
-
 def load_site(path: Path) -> Site:
     path = Path(path)
     try:
@@ -340,7 +337,10 @@ def _section(cls: type, table: str, raw: Dict[str, Any], path: Path, error) -> A
         if problems:
             raise error(dotted, "; ".join(problems))
         kwargs[name] = value
-    return cls(**kwargs)
+    section = cls(**kwargs)
+    for key, problem in getattr(section, "conflicts", lambda: [])():
+        raise error(f"{table}.{key}", problem)
+    return section
 
 
 def _convert(meta: Dict[str, Any], value: Any, path: Path, dotted: str, error) -> Any:
