@@ -223,6 +223,14 @@ class SipUserSummary:
     mail_mismatch: UserSample             # items (DN, URI, mail)
     no_mail: UserSample
     duplicates: Dict[str, Tuple[str, ...]] = field(default_factory=dict)   # URI -> the DNs of its owners
+    # AD-disabled accounts (userAccountControl 0x2) still SIP-enabled: counted in total, in no other
+    # category (they cannot sign in), and not valid. Recordings made before it was read replay as none.
+    disabled: UserSample = field(default_factory=UserSample)
+
+    @property
+    def valid_candidates(self) -> int:
+        """SIP-enabled users whose AD account is enabled."""
+        return self.total - self.disabled.count
 
     def to_json(self) -> Dict[str, Any]:
         return {"total": self.total,
@@ -230,7 +238,8 @@ class SipUserSummary:
                 "home_servers": {k: v.to_json() for k, v in self.home_servers.items()},
                 "no_home": self.no_home.to_json(), "malformed": self.malformed.to_json(),
                 "mail_mismatch": self.mail_mismatch.to_json(), "no_mail": self.no_mail.to_json(),
-                "duplicates": {k: list(v) for k, v in self.duplicates.items()}}
+                "duplicates": {k: list(v) for k, v in self.duplicates.items()},
+                "disabled": self.disabled.to_json()}
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "SipUserSummary":
@@ -238,7 +247,8 @@ class SipUserSummary:
                    {k: UserSample.from_json(v) for k, v in data["home_servers"].items()},
                    UserSample.from_json(data["no_home"]), UserSample.from_json(data["malformed"]),
                    UserSample.from_json(data["mail_mismatch"]), UserSample.from_json(data["no_mail"]),
-                   {k: tuple(v) for k, v in data["duplicates"].items()})
+                   {k: tuple(v) for k, v in data["duplicates"].items()},
+                   UserSample.from_json(data["disabled"]) if "disabled" in data else UserSample())
 
 
 @dataclass(frozen=True)
