@@ -135,7 +135,9 @@ class LdapSettings:
                     check=lambda v: [] if v in ("simple", "ntlm") else ["must be simple or ntlm"])
     page_size: int = opt("int", "Entries per page in paged searches.", 500,
                          check=lambda v: [] if 1 <= v <= 5000 else ["must be between 1 and 5000"])
-    replication_dcs: Tuple[str, ...] = opt("strlist", "LDAP URLs of further DCs whose replication state is read.", ())
+    replication_dcs: Tuple[str, ...] = opt(
+        "strlist", "LDAP URLs of further DCs whose replication state is read; also how ad.prep-replicated reaches "
+                   "a DC whose name does not resolve here.", ())
     service_accounts: Tuple[str, ...] = opt("strlist", "sAMAccountNames of the OCS service accounts.",
                                             ("RTCService", "RTCComponentService"))
 

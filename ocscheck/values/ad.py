@@ -9,7 +9,7 @@ first recordings used them), so an old recording still replays.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Union
 
 from ocscheck.values.replication import ReplicationLink
 
@@ -265,3 +265,53 @@ class ReplicationState:
     def from_json(cls, data: Dict[str, Any]) -> "ReplicationState":
         return cls(tuple(ReplicationLink.from_json(link) for link in data["links"]),
                    tuple((u, w) for u, w in data["unreadable"]), data["dsa_count"])
+
+
+@dataclass(frozen=True)
+class DomainController:
+    """A DC of the forest: an nTDSDSA object of the configuration NC, named by its server's dNSHostName."""
+
+    name: str
+    dsa_guid: str
+
+
+@dataclass(frozen=True)
+class PrepContent:
+    """What OCS preparation left that one DC holds: the schema version and the RTC Service content."""
+
+    schema_upper: Optional[int]                 # rangeUpper of ms-RTC-SIP-SchemaVersion; None: not prepared
+    partitions: FrozenSet[str]                  # where an RTC Service is: "system", "configuration"
+    sip_domains: FrozenSet[str]                 # msRTCSIP-DomainName, lower case
+    pools: FrozenSet[str]                       # pool dNSHostName (or DN), lower case
+
+    @classmethod
+    def of(cls, schema: Optional[SchemaVersion], tree: RtcTree) -> "PrepContent":
+        return cls(schema.range_upper if schema else None, frozenset(s.partition for s in tree.services),
+                   frozenset((o.domain_name or "").lower() for o in tree.sip_domains),
+                   frozenset((p.dns_host_name or p.dn).lower() for p in tree.pools))
+
+    def describe(self) -> str:
+        schema = f"schema {self.schema_upper}" if self.schema_upper is not None else "schema not prepared"
+        where = "/".join(sorted(self.partitions)) or "no RTC Service"
+        return (f"{schema}; RTC Service: {where}; SIP domains: {', '.join(sorted(self.sip_domains)) or 'none'}; "
+                f"pools: {', '.join(sorted(self.pools)) or 'none'}")
+
+    def differences(self, reference: "PrepContent", compare_rtc: bool = True) -> List[Tuple[str, str]]:
+        """(what differs, the naming context it lives in: schema, configuration or system) against
+        ``reference`` (the site's DC); empty when this DC holds the same."""
+        found = []
+        if self.schema_upper != reference.schema_upper:
+            mine = self.schema_upper if self.schema_upper is not None else "none (not prepared)"
+            found.append((f"schema version {mine}, the site's DC {reference.schema_upper}", "schema"))
+        if not compare_rtc:
+            return found
+        rtc_nc = "system" if reference.partitions == {"system"} else "configuration"
+        for partition in sorted(reference.partitions - self.partitions):
+            found.append((f"lacks the RTC Service in the {partition} partition (forest prep)", partition))
+        for label, mine, theirs in (("SIP domain(s)", self.sip_domains, reference.sip_domains),
+                                    ("pool(s)", self.pools, reference.pools)):
+            if theirs - mine:
+                found.append((f"lacks {label} {', '.join(sorted(theirs - mine))}", rtc_nc))
+            if mine - theirs:
+                found.append((f"holds {label} {', '.join(sorted(mine - theirs))} that the site's DC lacks", rtc_nc))
+        return found
