@@ -292,3 +292,13 @@ def test_sip_zone_with_a_silent_second_resolver_is_an_error_naming_it(dns_views,
     outcome = judge(site, ["dns.sip-zone"], "preflight")["dns.sip-zone"]
     assert outcome.status is Status.ERROR
     assert outcome.summary == f"resolver {silent_resolver} did not answer the SOA of todorovic.fr: no answer within 1 s"
+
+
+def test_edge_leading_to_a_private_address_warns_with_a_fix(dns_views):
+    external = edge_external()
+    external.a["sip.todorovic.fr"] = ["203.0.113.10", "192.168.1.10"]
+    outcome = run(dns_views(good_internal(), external), **EDGE)["dns.split"]
+    assert outcome.status is Status.WARN, outcome.summary
+    assert outcome.summary == ("_sip._tls.todorovic.fr SRV publishes private address(es) 192.168.1.10; "
+                               "sip.todorovic.fr A publishes private address(es) 192.168.1.10")
+    assert outcome.remediation.startswith("In the external zone, point these names at the Access Edge's public")

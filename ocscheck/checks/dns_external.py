@@ -147,7 +147,9 @@ def split(ctx: CheckContext) -> Result:
                            fixes + '\n(or, if an Access Edge serves these domains, set deployment.external_access = '
                                    '"edge" and access_edge_fqdn)')
     if found.exposed:
-        return Result.warn("; ".join(found.exposed), found.evidence, fixes)
+        return Result.warn("; ".join(found.exposed), found.evidence,
+                           fixes or "In the external zone, point these names at the Access Edge's public address "
+                                    "only: no internal name, no private or internal address.")
     if d.external_access == "edge":
         federation = f", _sipfederationtls._tcp on {EDGE_FEDERATION_PORT}" if d.federation else ""
         return Result.ok(f"the public DNS leads to the Access Edge {d.access_edge_fqdn}: _sip._tls on "
