@@ -296,22 +296,28 @@ class PrepContent:
         return (f"{schema}; RTC Service: {where}; SIP domains: {', '.join(sorted(self.sip_domains)) or 'none'}; "
                 f"pools: {', '.join(sorted(self.pools)) or 'none'}")
 
-    def differences(self, reference: "PrepContent", compare_rtc: bool = True) -> List[Tuple[str, str]]:
-        """(what differs, the naming context it lives in: schema, configuration or system) against
-        ``reference`` (the site's DC); empty when this DC holds the same."""
+    def differences(self, reference: "PrepContent", compare_rtc: bool = True) -> List[Tuple[str, str, str]]:
+        """(what differs, the naming context it lives in: schema, configuration or system, which side is
+        behind: "dc" for this DC, "site" for the site's DC) against ``reference`` (the site's DC); empty when
+        this DC holds the same."""
         found = []
         if self.schema_upper != reference.schema_upper:
             mine = self.schema_upper if self.schema_upper is not None else "none (not prepared)"
-            found.append((f"schema version {mine}, the site's DC {reference.schema_upper}", "schema"))
+            behind = "dc" if self.schema_upper is None or (reference.schema_upper or 0) > self.schema_upper else "site"
+            found.append((f"schema version {mine}, the site's DC {reference.schema_upper}", "schema", behind))
         if not compare_rtc:
             return found
         rtc_nc = "system" if reference.partitions == {"system"} else "configuration"
         for partition in sorted(reference.partitions - self.partitions):
-            found.append((f"lacks the RTC Service in the {partition} partition (forest prep)", partition))
+            found.append((f"lacks the RTC Service in the {partition} partition (forest prep)", partition, "dc"))
+        for partition in sorted(self.partitions - reference.partitions):
+            found.append((f"holds an RTC Service in the {partition} partition that the site's DC lacks", partition,
+                          "site"))
         for label, mine, theirs in (("SIP domain(s)", self.sip_domains, reference.sip_domains),
                                     ("pool(s)", self.pools, reference.pools)):
             if theirs - mine:
-                found.append((f"lacks {label} {', '.join(sorted(theirs - mine))}", rtc_nc))
+                found.append((f"lacks {label} {', '.join(sorted(theirs - mine))}", rtc_nc, "dc"))
             if mine - theirs:
-                found.append((f"holds {label} {', '.join(sorted(mine - theirs))} that the site's DC lacks", rtc_nc))
+                found.append((f"holds {label} {', '.join(sorted(mine - theirs))} that the site's DC lacks", rtc_nc,
+                              "site"))
         return found

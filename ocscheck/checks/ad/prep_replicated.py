@@ -29,9 +29,10 @@ def prep_replicated(ctx: CheckContext) -> Result:
     RTC Service under CN=System is compared only on DCs holding the forest root domain's partition.
     Why: lcscmd's schema, forest and domain steps each write to one DC; the next step, setup or
     activation may read another, and fails or misbehaves until replication has brought the change there.
-    Fix: force replication to the DC from the site's DC (`repadmin /replicate <DC> <site DC> <naming
-    context>`), see why it did not happen (`repadmin /showrepl <DC>`; inbound replication disabled:
-    `repadmin /options <DC> -DISABLE_INBOUND_REPL`), and wait before the next lcscmd step.
+    Fix: force replication to the DC that is behind (`repadmin /replicate <DC> <site DC> <naming context>`,
+    or the other way when the site's DC is the one behind), see why it did not happen (`repadmin /showrepl
+    <DC>`; inbound replication disabled: `repadmin /options <DC> -DISABLE_INBOUND_REPL`), and wait before
+    the next lcscmd step.
     Source: tutorial IV-B (check replication after each preparation step); OCS 2007 R2 "verify schema
     preparation" (rangeUpper); MicrosoftDocs "verify replication of the schema partition"; issue 9.
     """
@@ -61,11 +62,14 @@ def prep_replicated(ctx: CheckContext) -> Result:
         evidence.append(f"{dc.name} ({url}): {content.describe()}{note}")
         differences = content.differences(reference, compare_rtc)
         if differences:
-            differing.append(f"{dc.name}: {'; '.join(text for text, _ in differences)}")
-            for nc in dict.fromkeys(contexts[kind] for _, kind in differences):
-                fixes.append(f'repadmin /replicate {dc.name} {site_dc} "{nc}"')
-            fixes += [f"repadmin /showrepl {dc.name}",
-                      f"(inbound replication disabled on it? repadmin /options {dc.name} -DISABLE_INBOUND_REPL)"]
+            differing.append(f"{dc.name}: {'; '.join(text for text, _, _ in differences)}")
+            # Replicate towards the side that is behind: usually the other DC, sometimes the site's own.
+            for kind, behind in dict.fromkeys((kind, behind) for _, kind, behind in differences):
+                to, source = (dc.name, site_dc) if behind == "dc" else (site_dc, dc.name)
+                fixes.append(f'repadmin /replicate {to} {source} "{contexts[kind]}"')
+            for late in dict.fromkeys(dc.name if behind == "dc" else site_dc for _, _, behind in differences):
+                fixes += [f"repadmin /showrepl {late}",
+                          f"(inbound replication disabled on it? repadmin /options {late} -DISABLE_INBOUND_REPL)"]
     evidence += [f"unreadable: {u}" for u in unreadable]
     if differing:
         cannot = f"; cannot read {', '.join(u.split(' (')[0] for u in unreadable)}" if unreadable else ""
