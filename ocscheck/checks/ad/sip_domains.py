@@ -29,8 +29,9 @@ def sip_domain(ctx: CheckContext) -> Result:
     domain the SIP domain defaults to it).
     Fix: add the missing domain and make it the default (OCS 2007 R2 Administrative Tools > Forest >
     Properties > Global Properties > General) before deploying the pool.
-    Source: MicrosoftDocs schema attributes by class (msRTCSIP-Domain); tutorial (forest prep:
-    "avec un domaine AD public, le domaine SIP est par défaut le domaine AD"); issue 9, correction 6.
+    Source: MicrosoftDocs schema attributes by class (msRTCSIP-Domain); tutorial, forest prep step (as
+    summarised in deployment-steps.md: with a public AD domain the SIP domain defaults to the AD domain);
+    issue 9, correction 6.
     """
     tree = ctx.facts.ldap.rtc_objects()
     d = ctx.site.deployment
