@@ -9,7 +9,7 @@ import pytest
 from ocscheck.checks.ad.accounts import account_problems
 from ocscheck.facts.ldap import key as ldap_key
 from ocscheck.model import Status
-from ocscheck.values.ad import Account, DomainPolicy, RootDse, SchemaVersion
+from ocscheck.values.ad import Account, DomainPolicy, RootDse, RtcObject, RtcService, RtcTree, SchemaVersion
 from tests.helpers import judge, make_site
 
 URL = "ldaps://dc.todorovic.adds"
@@ -82,16 +82,44 @@ def _account_problems(recorded_account, recorded_policy, now, threshold_days):
                             threshold_days)
 
 
+EXPIRES_IN_41_DAYS = "password expires 2027-01-07 12:00 UTC (41 days)"
+
+
 def test_expiry_from_pwdlastset_and_maxpwdage_when_not_computed():
-    problems, notes, _ = _account_problems(account(), POLICY, NOW, 30)
-    assert problems == [] and notes == ["password expires 2027-01-07 12:00 UTC (41 days)"]
-    problems, _, fixes = _account_problems(account(), POLICY, NOW, 45)
-    assert problems == ["password expires 2027-01-07 12:00 UTC (41 days), within the 45-day threshold"]
+    problems, warnings, notes, fixes = _account_problems(account(), POLICY, NOW, 30)
+    # Beyond the threshold a password that can expire still warns, naming the date (issue 9, correction 5).
+    assert problems == [] and notes == []
+    assert warnings == [EXPIRES_IN_41_DAYS + ': the OCS services stop when it does ("password never expires" '
+                        'is not set)']
+    assert fixes[0].startswith('dsmod user "CN=RTCService,CN=Users,DC=todorovic,DC=adds" -pwdneverexpires yes')
+    problems, warnings, _, fixes = _account_problems(account(), POLICY, NOW, 45)
+    assert problems == [EXPIRES_IN_41_DAYS + ", within the 45-day threshold"] and warnings == []
     assert fixes[0].startswith('dsmod user "CN=RTCService,CN=Users,DC=todorovic,DC=adds" -pwdneverexpires yes')
 
 
+def expiring_account_facts(**values):
+    """Recorded facts of a site whose RTCService account is ``account(**values)`` under POLICY, and
+    whose RTCComponentService password never expires."""
+    never = account(dn="CN=RTCComponentService,CN=Users,DC=todorovic,DC=adds", userAccountControl=0x10200)
+    return {**rootdse(), ldap_key(URL, "domain-policy"): {"value": POLICY},
+            ldap_key(URL, "account:rtcservice"): {"value": account(**values)},
+            ldap_key(URL, "account:rtccomponentservice"): {"value": never},
+            "clock:now": {"value": NOW.isoformat()}}
+
+
+def test_password_that_can_expire_warns_with_its_date_and_never_expiring_passes():
+    outcome = verdict("ad.service-accounts", expiring_account_facts())
+    assert outcome.status == Status.WARN, outcome.summary
+    assert outcome.summary.startswith("RTCService: " + EXPIRES_IN_41_DAYS)
+    assert "-pwdneverexpires yes" in outcome.remediation
+    assert "RTCComponentService (CN=RTCComponentService,CN=Users,DC=todorovic,DC=adds): password never expires" \
+        in outcome.evidence
+    never = verdict("ad.service-accounts", expiring_account_facts(userAccountControl=0x10200))
+    assert never.status == Status.PASS and never.summary == "service accounts usable; their passwords cannot expire"
+
+
 def test_must_change_password_and_expired_account():
-    problems, _, fixes = _account_problems(
+    problems, _, _, fixes = _account_problems(
         account(pwdLastSet=0, accountExpires=filetime(NOW - datetime.timedelta(days=2))), POLICY, NOW, 30)
     assert problems == ["account expires 2026-11-25", "password expired or must be changed at next logon"]
     assert any("-acctexpires never" in f for f in fixes)
@@ -109,15 +137,47 @@ def test_lockout_from_lockouttime_on_a_2003_dc():
 
 
 def test_no_maximum_password_age_means_no_expiry():
-    problems, notes, _ = _account_problems(account(), {**POLICY, "maxPwdAge": 0}, NOW, 30)
-    assert problems == [] and notes == ["password does not expire (no maximum password age applies)"]
+    problems, warnings, notes, _ = _account_problems(account(), {**POLICY, "maxPwdAge": 0}, NOW, 30)
+    assert problems == [] and warnings == [] and notes == ["password does not expire (no maximum password age applies)"]
 
 
 def test_computed_expiry_wins_over_the_domain_policy():
     # A fine-grained policy without maximum age: the DC computes "never" although maxPwdAge is 42 days.
     never = account(**{"msDS-UserPasswordExpiryTimeComputed": 0x7FFFFFFFFFFFFFFF})
-    assert _account_problems(never, POLICY, NOW, 30)[:2] == ([], ["password does not expire (no maximum password "
-                                                                  "age applies)"])
+    assert _account_problems(never, POLICY, NOW, 30)[:3] == ([], [], ["password does not expire (no maximum "
+                                                                      "password age applies)"])
     soon = account(**{"msDS-UserPasswordExpiryTimeComputed": filetime(NOW + datetime.timedelta(days=2))})
     assert _account_problems(soon, POLICY, NOW, 30)[0] == [
         "password expires 2026-11-29 12:00 UTC (2 days), within the 30-day threshold"]
+
+
+SERVICE = f"CN=RTC Service,CN=Services,CN=Configuration,{BASE}"
+
+
+def rtc_tree(*sip_domains: str):
+    """The rtc fact: forest prep in the configuration partition with ``sip_domains`` (the first default)."""
+    objects = [RtcObject(f"CN=Global Settings,{SERVICE}", SERVICE, "msRTCSIP-GlobalContainer")]
+    objects += [RtcObject(f"CN={{{i}}},CN=Global Settings,{SERVICE}", SERVICE, "msRTCSIP-Domain", domain_name=d,
+                          default=i == 0) for i, d in enumerate(sip_domains)]
+    return {ldap_key(URL, "rtc"): {"value": RtcTree((RtcService(SERVICE, "configuration"),), tuple(objects)).to_json()}}
+
+
+def sip_domain_verdict(deployment):
+    site = make_site({**SITE, "deployment": deployment})
+    facts = {**rootdse(), **rtc_tree(*deployment["sip_domains"])}
+    return judge(site, ("ad.sip-domain",), "preflight", env=ENV, replay=facts)["ad.sip-domain"]
+
+
+def test_sip_domain_equal_to_a_public_ad_domain_passes():
+    # The tutorial: with a public AD domain the SIP domain defaults to it (the old rule warned).
+    outcome = sip_domain_verdict({"ad_domain": "todorovic.fr", "sip_domains": ["todorovic.fr"],
+                                  "server_fqdn": "ocs.todorovic.fr"})
+    assert outcome.status == Status.PASS, outcome.summary
+
+
+@pytest.mark.parametrize("domain", ["todorovic.adds", "todorovic.local", "corp.example"])
+def test_sip_domain_with_a_private_suffix_warns(domain):
+    outcome = sip_domain_verdict({"ad_domain": "todorovic.adds", "sip_domains": [domain]})
+    assert outcome.status == Status.WARN
+    suffix = "." + domain.rsplit(".", 1)[1]
+    assert outcome.summary.startswith(f"SIP domain(s) {domain} are private AD names (suffix {suffix} is not public)")

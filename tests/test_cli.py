@@ -49,10 +49,10 @@ def test_all_good_exits_0_and_writes_every_report(dns_views, tmp_path):
                     "--report", f"junit:{out}/junit.xml", "--report", f"html:{out}/r.html",
                     "--report", f"text:{out}/r.txt", "--record", out / "facts.json")
     assert result.exit_code == 0, result.output
-    assert "5 checks in" in result.output and "5 pass" in result.output
+    assert "6 checks in" in result.output and "6 pass" in result.output
     document = json.loads((out / "r.json").read_text())
-    assert [c["id"] for c in document["checks"]] == ["dns.server-a", "dns.sip-cname", "dns.sip-tls-srv",
-                                                      "dns.sipinternal-srv", "dns.split"]
+    assert [c["id"] for c in document["checks"]] == ["dns.server-a", "dns.sip-zone", "dns.sip-cname",
+                                                      "dns.sip-tls-srv", "dns.sipinternal-srv", "dns.split"]
     for schema in ("JUnit.xsd", "junit-10.xsd"):
         xmlschema.XMLSchema(str(SCHEMAS / schema)).validate(str(out / "junit.xml"))
     assert "dns.sip-tls-srv" in (out / "r.html").read_text()
@@ -106,7 +106,8 @@ def test_only_and_skip_select_checks(dns_views, tmp_path):
     assert result.exit_code == 0
     # Preflight runs only preflight checks.
     invoke("preflight", "-c", path, "--only", "dns.*", "--report", f"json:{tmp_path}/p.json")
-    assert [c["id"] for c in json.loads((tmp_path / "p.json").read_text())["checks"]] == ["dns.server-a"]
+    assert [c["id"] for c in json.loads((tmp_path / "p.json").read_text())["checks"]] == ["dns.server-a",
+                                                                                         "dns.sip-zone"]
 
 
 def test_site_skip_list_applies(dns_views, tmp_path):

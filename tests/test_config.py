@@ -188,3 +188,32 @@ def test_init_as_in_the_readme_writes_the_ca_key_with_a_warning(tmp_path, monkey
     assert result.exit_code == 0, result.output
     assert "internal-ca.pem, which does not exist yet" in result.output
     assert f'ca_bundle = "{tmp_path / "internal-ca.pem"}"' in (tmp_path / "ocscheck.toml").read_text()
+
+
+def test_external_access_defaults_to_none():
+    from tests.helpers import make_site
+
+    deployment = make_site().deployment
+    assert (deployment.external_access, deployment.access_edge_fqdn, deployment.federation) == ("none", "", False)
+
+
+@pytest.mark.parametrize("extra, key, line, words", [
+    ('external_access = "dmz"\n', "deployment.external_access", 5, 'must be "none" or "edge"'),
+    ('external_access = "edge"\n', "deployment.access_edge_fqdn", 1, 'required when external_access = "edge"'),
+    ('external_access = "edge"\naccess_edge_fqdn = "edge"\n', "deployment.access_edge_fqdn", 6, "single-label"),
+    ("federation = true\n", "deployment.federation", 5, 'needs an Access Edge: set external_access = "edge"'),
+    ("federation = 1\n", "deployment.federation", 5, "must be true or false"),
+])
+def test_external_access_settings_are_validated_with_file_line_and_key(tmp_path, extra, key, line, words):
+    text = GOOD.replace('ad_domain = "todorovic.adds"\n', 'ad_domain = "todorovic.adds"\n' + extra)
+    err = error_of(tmp_path, text)
+    assert (err.key, err.line) == (key, line) and words in err.message, str(err)
+    assert str(err).startswith(f"{tmp_path / 'ocscheck.toml'}:{line}: {key}: ")
+
+
+def test_edge_with_federation_loads():
+    from tests.helpers import make_site
+
+    site = make_site({"deployment": {"external_access": "edge", "access_edge_fqdn": "sip.todorovic.fr",
+                                     "federation": True}})
+    assert site.deployment.access_edge_fqdn == "sip.todorovic.fr" and site.deployment.federation is True

@@ -265,7 +265,7 @@ def unlock_fix(dn: str) -> str:
     """The ADSI unlock command ad.service-accounts prints for a locked-out account ``dn``."""
     account = Account(dn, user_account_control=0x200 | 0x10000, lockout_time=0, account_expires=0x7FFFFFFFFFFFFFFF,
                       pwd_last_set=1, account_control_computed=UF_LOCKOUT)
-    _, _, fixes = account_problems(account, DomainPolicy(None, 0, None), NOW, 30)
+    _, _, _, fixes = account_problems(account, DomainPolicy(None, 0, None), NOW, 30)
     [fix] = [f for f in fixes if "[ADSI]" in f]
     return fix
 

@@ -59,13 +59,13 @@ timeout = {TIMEOUT}
         elapsed = time.monotonic() - started
     assert result.exit_code == 3, result.output
     checks = {c["id"]: c for c in json.loads((out / "r.json").read_text())["checks"]}
-    assert len(checks) == 31
+    assert len(checks) == 33
     # Checks run concurrently and dead hosts are remembered: the run costs a few timeouts, not one per check.
     assert elapsed < 6 * TIMEOUT, elapsed
     assert all(c["duration_s"] <= 3 * TIMEOUT + 0.5 for c in checks.values())
     assert {i: c["status"] for i, c in checks.items() if i.startswith("dns.")} == {
-        "dns.server-a": "pass", "dns.sip-cname": "pass", "dns.sip-tls-srv": "pass", "dns.sipinternal-srv": "pass",
-        "dns.split": "skip"}
+        "dns.server-a": "pass", "dns.sip-zone": "pass", "dns.sip-cname": "pass", "dns.sip-tls-srv": "pass",
+        "dns.sipinternal-srv": "pass", "dns.split": "skip"}
     dead = {i: c for i, c in checks.items() if not i.startswith("dns.")}
     assert not [i for i, c in dead.items() if c["status"] == "pass"]
     assert dead["sip.options"]["status"] == "skip"  # because sip.tls could not pass
@@ -74,8 +74,8 @@ timeout = {TIMEOUT}
             assert check["status"] == "error", (check_id, check["status"], check["summary"])
             assert "timed out" in check["summary"] or "unreachable" in check["summary"], (check_id, check["summary"])
     testsuites = ET.parse(out / "j.xml").getroot()
-    assert len(testsuites.findall(".//testcase")) == 31
-    assert (out / "r.html").read_text().count('class="check ') == 31
+    assert len(testsuites.findall(".//testcase")) == 33
+    assert (out / "r.html").read_text().count('class="check ') == 33
     for written in out.iterdir():
         text = written.read_text()
         assert "S3cret" not in text, written.name

@@ -91,6 +91,19 @@ def test_uri_different_from_mail_warns_and_users_without_mail_are_listed(lab: La
     assert f"1 user(s) without mail: {nomail}" in outcome.evidence
 
 
+def test_ad_disabled_account_still_sip_enabled_warns_and_is_not_counted(lab: Lab):
+    """userAccountControl 0x202 with msRTCSIP-UserEnabled TRUE: reported, not valid (the old rule counted it,
+    and judged its foreign URI as if the user could sign in)."""
+    disabled = add(lab, "karl", uri="sip:karl@contoso.com", mail="karl@contoso.com", uac=0x202)
+    outcome = check(lab)
+    assert outcome.status == Status.WARN, (outcome.summary, outcome.evidence)
+    assert outcome.summary == "2 SIP-enabled users valid; 1 AD-disabled account(s) still SIP-enabled (not counted " \
+                              "as valid)"
+    assert f"1 AD-disabled account(s) still SIP-enabled (not counted as valid): {disabled}" in outcome.evidence
+    assert "3 SIP-enabled user(s)" in outcome.evidence
+    assert 'clear "Enable user for Communications Server"' in outcome.remediation
+
+
 def test_sip_disabled_users_are_ignored(lab: Lab):
     add(lab, "jules", uri="sip:jules@contoso.com", sip_enabled=False)
     assert check(lab).status == Status.PASS

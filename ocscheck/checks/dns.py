@@ -9,7 +9,7 @@ from typing import List, Set, Tuple
 
 from ocscheck.context import CheckContext
 from ocscheck.model import Result
-from ocscheck.values.names import in_domain, is_private_address, split_host
+from ocscheck.values.names import in_domain, split_host
 from ocscheck.registry import check
 from ocscheck.values.dns import DnsAnswer, SrvRecord
 
@@ -91,6 +91,54 @@ def server_a(ctx: CheckContext) -> Result:
                            evidence, f"dnscmd {ctx.site.dns.management_server} /recorddelete {zone} "
                            f"{split_host(fqdn, zone)} A /f\n{add}")
     return Result.ok(f"{fqdn} resolves to {', '.join(answer.addresses)}", evidence)
+
+
+@check("dns.sip-zone", title="The internal DNS hosts a zone for each SIP domain", phases=("preflight", "post"),
+       severity="high", needs=("dns.internal",))
+def sip_zone(ctx: CheckContext) -> Result:
+    """Every internal resolver must answer authoritatively (an SOA with the AA flag) for each SIP domain:
+    the internal DNS hosts a zone for it, where the sip.<d> and _sip._tls.<d> records live.
+
+    Each resolver of [dns] internal is asked on its own (a client may use any of them). No SOA for the
+    domain (NXDOMAIN, or NODATA inside a parent zone) fails: the SIP records cannot be created, and in
+    split DNS the internal clients would get the public answers. An SOA without AA (a forwarder or a cache
+    answering from elsewhere) warns. A resolver that does not answer is an error naming it.
+    Why: the tutorial ("Vous devrez avoir une zone correspondant à votre domaine SIP"); the SIP domain
+    (todorovic.fr) is not the AD domain (todorovic.adds), so AD DNS does not hold it unless it is created.
+    Fix: `dnscmd <dns server> /zoneadd <sip domain> /dsprimary` (an AD-integrated primary zone, replicated
+    to every DC running DNS), then the records (dns.sip-cname, dns.sip-tls-srv).
+    Source: the deployment tutorial, DNS step; issue 9 (new check).
+    """
+    server = ctx.site.dns.management_server
+    evidence, failures, warnings, errors, fixes = [], [], [], [], []
+    for domain in ctx.site.deployment.sip_domains:
+        missing = False
+        for answer in ctx.facts.dns.zone("internal", domain):
+            evidence.append(answer.describe())
+            if answer.error:
+                errors.append(f"resolver {answer.server} did not answer the SOA of {domain}: {answer.error}")
+            elif answer.hosts_zone:
+                continue
+            elif answer.soa is not None:
+                warnings.append(f"{answer.server} answers the SOA of {domain} without authority (forwarded or "
+                                f"cached; primary {answer.soa.mname}): it does not host the zone")
+                missing = True
+            else:
+                inside = f", the name lies in zone {answer.enclosing}" if answer.enclosing else ""
+                failures.append(f"{answer.server} has no zone for {domain} ({answer.rcode}{inside})")
+                missing = True
+        if missing:
+            fixes.append(f"dnscmd {server} /zoneadd {domain} /dsprimary")
+            fixes.append(f'(BIND: zone "{domain}" {{ type master; file "db.{domain}"; }};)')
+    fix = "\n".join(fixes)
+    if failures:
+        return Result.fail("; ".join(failures + errors), evidence, fix)
+    if errors:
+        return Result.error("; ".join(errors + warnings), evidence, fix)
+    if warnings:
+        return Result.warn("; ".join(warnings), evidence, fix + "\n(if these resolvers forward the domain to "
+                           "an internal server that hosts it, list that server in [dns] internal)")
+    return Result.ok(f"the internal DNS hosts a zone for {', '.join(ctx.site.deployment.sip_domains)}", evidence)
 
 
 @check("dns.sip-cname", title="sip.<SIP domain> resolves to the server", phases=("post",),
@@ -202,74 +250,3 @@ def sipinternal_srv(ctx: CheckContext) -> Result:
         return Result.ok("absent (optional): clients fall through to _sip._tls", evidence)
     note = f"; absent for {', '.join(absent)}" if absent else ""
     return Result.ok(f"_sipinternaltls._tcp records reach the server{note}", evidence)
-
-
-def _external_names(ctx: CheckContext) -> List[Tuple[str, str]]:
-    names = []
-    for domain in ctx.site.deployment.sip_domains:
-        names += [(f"_sip._tls.{domain}", "SRV"), (f"sip.{domain}", "A")]
-    return names
-
-
-def _view_summary(answer: DnsAnswer) -> str:
-    if answer.srv:
-        return ", ".join(str(s) for s in answer.srv)
-    if answer.addresses or answer.cname_chain:
-        return ", ".join(list(answer.cname_chain) + list(answer.addresses))
-    return answer.rcode if answer.rcode != "NOERROR" else "no records"
-
-
-@check("dns.split", title="Split DNS: the SIP names resolve outside too, to public targets", phases=("post",),
-       severity="medium", needs=("dns.internal", "dns.external"))
-def split(ctx: CheckContext) -> Result:
-    """The tutorial publishes the same SIP names (_sip._tls.<d>, sip.<d>) in the internal and the external
-    view of split DNS, so the same address works inside and outside. This check resolves them through the
-    external resolvers: a missing name fails; a private address (RFC 1918, RFC 6598, loopback, link-local,
-    unique-local) published outside warns; every difference between the views is listed.
-
-    Why: without the external records, clients outside cannot sign in; a private address in the public
-    view leaks the internal plan and reaches nothing.
-    Fix: add the missing records to the public zone of the SIP domain (`dnscmd <external dns server>
-    /recordadd <sip domain> _sip._tls SRV 0 0 5061 sip.<sip domain>` or your DNS host's console).
-    Source: the deployment tutorial (split DNS); TechNet dd572514.
-    """
-    missing, private, differences, evidence, fixes = [], [], [], [], []
-    for name, rdtype in _external_names(ctx):
-        inside = ctx.facts.dns.lookup("internal", name, rdtype)
-        outside = ctx.facts.dns.lookup("external", name, rdtype)
-        evidence.append(f"{name} {rdtype}: internal {_view_summary(inside)} | external {_view_summary(outside)}")
-        if not outside.exists:
-            missing.append(f"{name} {rdtype}")
-            domain = name.split(".", 2)[-1] if name.startswith("_sip._tls.") else name.split(".", 1)[1]
-            data = f"0 0 {SIP_TLS_PORT} sip.{domain}" if rdtype == "SRV" else "<public IP of the Edge/server>"
-            fixes.append(f"dnscmd <external DNS server> /recordadd {domain} {split_host(name, domain)} "
-                         f"{rdtype} {data}")
-            continue
-        if _view_summary(inside) != _view_summary(outside):
-            differences.append(f"{name} {rdtype}")
-        addresses = list(outside.addresses)
-        dangling = [] if outside.srv or addresses else [outside.canonical]  # a CNAME to nothing
-        for record in outside.srv:
-            target = ctx.facts.dns.lookup("external", record.target, "A")
-            evidence.append(f"  external {record.target} A: {_view_summary(target)}")
-            addresses += target.addresses
-            if not target.addresses:
-                dangling.append(record.target)
-        if dangling:
-            missing.append(f"{name} {rdtype} (points to {', '.join(dangling)}, which does not resolve outside)")
-            fixes.append(f"publish an A record for {', '.join(dangling)} in the external zone (the public address "
-                         f"of the Edge server or reverse proxy)")
-            continue
-        leaked = sorted({a for a in addresses if is_private_address(a)})
-        if leaked:
-            private.append(f"{name} -> {', '.join(leaked)}")
-    if differences:
-        evidence.append("differences between the views: " + ", ".join(differences))
-    if missing:
-        return Result.fail(f"missing from the external view: {', '.join(missing)}", evidence, "\n".join(fixes))
-    if private:
-        return Result.warn(f"private addresses published externally: {'; '.join(private)}", evidence,
-                           "Publish the public address of the Edge server or reverse proxy in the external zone.")
-    diff = f" ({len(differences)} answer(s) differ between views, as split DNS intends)" if differences else ""
-    return Result.ok(f"all {len(_external_names(ctx))} SIP names resolve externally to public targets{diff}",
-                     evidence)

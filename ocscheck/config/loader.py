@@ -198,7 +198,11 @@ def _section(cls: type, table: str, raw: Dict[str, Any], path: Path, error) -> A
         kwargs[name] = value
     if found:
         raise ConfigError.of_all(found)
-    return cls(**kwargs)
+    section = cls(**kwargs)
+    problems = [error(f"{table}.{key}", problem) for key, problem in getattr(section, "conflicts", lambda: [])()]
+    if problems:
+        raise ConfigError.of_all(problems)
+    return section
 
 
 def _did_you_mean(key: str, known) -> str:

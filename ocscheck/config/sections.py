@@ -135,6 +135,17 @@ class Deployment:
     other_ocs_servers: Tuple[str, ...] = opt(
         "strlist", "FQDNs of the other OCS servers talking MTLS to this one (then clientAuth is required).", (),
         check=_fqdn_list)
+    # How the deployment is reached from the Internet decides which SIP records the public DNS must hold
+    # (dns.split): none without an Edge (the tutorial's topology), or those of an Access Edge.
+    external_access: str = opt(
+        "str", "External access: none (no Edge server: no SIP record is expected in the public DNS) or edge "
+               "(an Access Edge server: _sip._tls SRV on 443 to it).", "none",
+        check=lambda v: [] if v in ("none", "edge") else ['must be "none" or "edge"'])
+    access_edge_fqdn: str = opt("str", "External FQDN of the Access Edge (required when external_access = edge), "
+                                       "inside the SIP domain.", "", check=lambda v: fqdn_problems(v) if v else [],
+                                example="sip.todorovic.fr")
+    federation: bool = opt("bool", "Federation through the Access Edge (external_access = edge): then "
+                                   "_sipfederationtls._tcp SRV on 5061 to it is required.", False)
 
     @property
     def forest_root(self) -> str:
@@ -143,6 +154,15 @@ class Deployment:
     @property
     def default_sip_domain(self) -> str:
         return self.sip_domains[0]
+
+    def conflicts(self) -> List[Tuple[str, str]]:
+        """(key, problem) for settings that contradict each other."""
+        if self.external_access == "edge" and not self.access_edge_fqdn:
+            return [("access_edge_fqdn", 'is required when external_access = "edge"')]
+        if self.external_access == "none" and (self.federation or self.access_edge_fqdn):
+            key = "federation" if self.federation else "access_edge_fqdn"
+            return [(key, 'needs an Access Edge: set external_access = "edge"')]
+        return []
 
 
 @dataclass(frozen=True)
@@ -157,8 +177,10 @@ class LdapSettings:
                     check=lambda v: [] if v in ("simple", "ntlm") else ["must be simple or ntlm"])
     page_size: int = opt("int", "Entries per page in paged searches.", 500,
                          check=lambda v: [] if 1 <= v <= 5000 else ["must be between 1 and 5000"])
-    replication_dcs: Tuple[str, ...] = opt("strlist", "LDAP URLs of further DCs whose replication state is read.", (),
-                                           check=lambda urls: [p for url in urls for p in _ldap_url(url)])
+    replication_dcs: Tuple[str, ...] = opt(
+        "strlist", "LDAP URLs of further DCs whose replication state is read; also how ad.prep-replicated reaches "
+                   "a DC whose name does not resolve here.", (),
+        check=lambda urls: [p for url in urls for p in _ldap_url(url)])
     service_accounts: Tuple[str, ...] = opt("strlist", "sAMAccountNames of the OCS service accounts.",
                                             ("RTCService", "RTCComponentService"))
 

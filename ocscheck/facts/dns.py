@@ -5,22 +5,31 @@ dnspython's resolver retries over TCP when a UDP answer is truncated.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Tuple
 
 import dns.exception
 import dns.flags
+import dns.message
 import dns.nameserver
 import dns.name
+import dns.query
+import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
 from ocscheck.config import Endpoint
 from ocscheck.facts.store import FactUnavailable, Reason
-from ocscheck.values.dns import DnsAnswer
+from ocscheck.values.dns import DnsAnswer, SoaRecord, ZoneAnswer
 
 def key(view: str, name: str, rdtype: str) -> str:
     """The recording key of a DNS query: ``view`` (internal or external), ``name``, record type."""
     return f"dns:{view}:{name.rstrip('.').lower()}:{rdtype}"
+
+
+def zone_key(view: str, name: str) -> str:
+    """The recording key of the SOA query for ``name`` put to each resolver of ``view`` (DnsFacts.zone)."""
+    return key(view, name, "SOA-each")
 
 
 class DnsFacts:
@@ -40,6 +49,26 @@ class DnsFacts:
 
     def addresses(self, view: str, name: str) -> Tuple[str, ...]:
         return self.lookup(view, name, "A").addresses
+
+    def zone(self, view: str, name: str) -> Tuple[ZoneAnswer, ...]:
+        """Each resolver's answer to an SOA query for ``name`` (does it host the zone?), asked one by one:
+        unlike ``lookup``, a resolver that does not know the zone must not hide behind one that does."""
+        name = name.rstrip(".").lower()
+        data = self._store.get(zone_key(view, name), lambda: self._query_zone(view, name))
+        return tuple(ZoneAnswer.from_json(a) for a in data)
+
+    def _query_zone(self, view: str, name: str) -> List[Dict[str, Any]]:
+        endpoints = self.resolvers(view)
+        if not endpoints:
+            raise FactUnavailable(Reason.NOT_CONFIGURED, f"no {view} DNS resolver in the site file ([dns] {view})")
+        timeout = self._facts.timeout
+        # In parallel, so that several silent resolvers cost one timeout, not one each.
+        with ThreadPoolExecutor(max_workers=len(endpoints)) as pool:
+            answers = list(pool.map(lambda e: _soa_answer(e, name, timeout), endpoints))
+        if all(a.error for a in answers):
+            reason = Reason.TIMEOUT if all("no answer within" in a.error for a in answers) else Reason.UNREACHABLE
+            raise FactUnavailable(reason, f"{name} SOA: " + "; ".join(f"{a.server}: {a.error}" for a in answers))
+        return [a.to_json() for a in answers]
 
     def _query(self, view: str, name: str, rdtype: str) -> Dict[str, Any]:
         endpoints = self.resolvers(view)
@@ -80,6 +109,29 @@ class DnsFacts:
         srv.sort(key=lambda s: (s["priority"], -s["weight"], s["target"], s["port"]))
         return {"rcode": "NOERROR", "cname_chain": chain, "addresses": sorted(addresses), "srv": srv,
                 "server": f"{answer.nameserver}:{answer.port}"}
+
+
+def _soa_answer(endpoint: Endpoint, name: str, timeout: float) -> ZoneAnswer:
+    """One resolver's SOA answer for ``name`` (UDP, TCP when truncated); its failure is kept, not raised."""
+    server = str(endpoint)
+    qname = dns.name.from_text(name)
+    try:
+        response, _ = dns.query.udp_with_fallback(dns.message.make_query(qname, dns.rdatatype.SOA), endpoint.host,
+                                                  timeout=timeout, port=endpoint.port)
+    except dns.exception.Timeout:
+        return ZoneAnswer(name, server, "", False, error=f"no answer within {timeout:g} s")
+    except (OSError, dns.exception.DNSException) as exc:
+        return ZoneAnswer(name, server, "", False, error=f"{type(exc).__name__}: {exc}"[:300])
+    soa = None
+    for rrset in response.answer:
+        if rrset.rdtype == dns.rdatatype.SOA and rrset.name == qname:
+            record = rrset[0]
+            soa = SoaRecord(name, record.mname.to_text(omit_final_dot=True).lower(),
+                            record.rname.to_text(omit_final_dot=True).lower(), record.serial)
+    enclosing = next((r.name.to_text(omit_final_dot=True).lower() for r in response.authority
+                      if r.rdtype == dns.rdatatype.SOA), "")
+    return ZoneAnswer(name, server, dns.rcode.to_text(response.rcode()), bool(response.flags & dns.flags.AA),
+                      soa, enclosing)
 
 
 def _chain_of(responses: Dict[Any, Any], name: str) -> List[str]:

@@ -9,7 +9,7 @@ first recordings used them), so an old recording still replays.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Union
 
 from ocscheck.values.replication import ReplicationLink
 
@@ -223,6 +223,14 @@ class SipUserSummary:
     mail_mismatch: UserSample             # items (DN, URI, mail)
     no_mail: UserSample
     duplicates: Dict[str, Tuple[str, ...]] = field(default_factory=dict)   # URI -> the DNs of its owners
+    # AD-disabled accounts (userAccountControl 0x2) still SIP-enabled: counted in total, in no other
+    # category (they cannot sign in), and not valid. Recordings made before it was read replay as none.
+    disabled: UserSample = field(default_factory=UserSample)
+
+    @property
+    def valid_candidates(self) -> int:
+        """SIP-enabled users whose AD account is enabled."""
+        return self.total - self.disabled.count
 
     def to_json(self) -> Dict[str, Any]:
         return {"total": self.total,
@@ -230,7 +238,8 @@ class SipUserSummary:
                 "home_servers": {k: v.to_json() for k, v in self.home_servers.items()},
                 "no_home": self.no_home.to_json(), "malformed": self.malformed.to_json(),
                 "mail_mismatch": self.mail_mismatch.to_json(), "no_mail": self.no_mail.to_json(),
-                "duplicates": {k: list(v) for k, v in self.duplicates.items()}}
+                "duplicates": {k: list(v) for k, v in self.duplicates.items()},
+                "disabled": self.disabled.to_json()}
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "SipUserSummary":
@@ -238,7 +247,8 @@ class SipUserSummary:
                    {k: UserSample.from_json(v) for k, v in data["home_servers"].items()},
                    UserSample.from_json(data["no_home"]), UserSample.from_json(data["malformed"]),
                    UserSample.from_json(data["mail_mismatch"]), UserSample.from_json(data["no_mail"]),
-                   {k: tuple(v) for k, v in data["duplicates"].items()})
+                   {k: tuple(v) for k, v in data["duplicates"].items()},
+                   UserSample.from_json(data["disabled"]) if "disabled" in data else UserSample())
 
 
 @dataclass(frozen=True)
@@ -255,3 +265,59 @@ class ReplicationState:
     def from_json(cls, data: Dict[str, Any]) -> "ReplicationState":
         return cls(tuple(ReplicationLink.from_json(link) for link in data["links"]),
                    tuple((u, w) for u, w in data["unreadable"]), data["dsa_count"])
+
+
+@dataclass(frozen=True)
+class DomainController:
+    """A DC of the forest: an nTDSDSA object of the configuration NC, named by its server's dNSHostName."""
+
+    name: str
+    dsa_guid: str
+
+
+@dataclass(frozen=True)
+class PrepContent:
+    """What OCS preparation left that one DC holds: the schema version and the RTC Service content."""
+
+    schema_upper: Optional[int]                 # rangeUpper of ms-RTC-SIP-SchemaVersion; None: not prepared
+    partitions: FrozenSet[str]                  # where an RTC Service is: "system", "configuration"
+    sip_domains: FrozenSet[str]                 # msRTCSIP-DomainName, lower case
+    pools: FrozenSet[str]                       # pool dNSHostName (or DN), lower case
+
+    @classmethod
+    def of(cls, schema: Optional[SchemaVersion], tree: RtcTree) -> "PrepContent":
+        return cls(schema.range_upper if schema else None, frozenset(s.partition for s in tree.services),
+                   frozenset((o.domain_name or "").lower() for o in tree.sip_domains),
+                   frozenset((p.dns_host_name or p.dn).lower() for p in tree.pools))
+
+    def describe(self) -> str:
+        schema = f"schema {self.schema_upper}" if self.schema_upper is not None else "schema not prepared"
+        where = "/".join(sorted(self.partitions)) or "no RTC Service"
+        return (f"{schema}; RTC Service: {where}; SIP domains: {', '.join(sorted(self.sip_domains)) or 'none'}; "
+                f"pools: {', '.join(sorted(self.pools)) or 'none'}")
+
+    def differences(self, reference: "PrepContent", compare_rtc: bool = True) -> List[Tuple[str, str, str]]:
+        """(what differs, the naming context it lives in: schema, configuration or system, which side is
+        behind: "dc" for this DC, "site" for the site's DC) against ``reference`` (the site's DC); empty when
+        this DC holds the same."""
+        found = []
+        if self.schema_upper != reference.schema_upper:
+            mine = self.schema_upper if self.schema_upper is not None else "none (not prepared)"
+            behind = "dc" if self.schema_upper is None or (reference.schema_upper or 0) > self.schema_upper else "site"
+            found.append((f"schema version {mine}, the site's DC {reference.schema_upper}", "schema", behind))
+        if not compare_rtc:
+            return found
+        rtc_nc = "system" if reference.partitions == {"system"} else "configuration"
+        for partition in sorted(reference.partitions - self.partitions):
+            found.append((f"lacks the RTC Service in the {partition} partition (forest prep)", partition, "dc"))
+        for partition in sorted(self.partitions - reference.partitions):
+            found.append((f"holds an RTC Service in the {partition} partition that the site's DC lacks", partition,
+                          "site"))
+        for label, mine, theirs in (("SIP domain(s)", self.sip_domains, reference.sip_domains),
+                                    ("pool(s)", self.pools, reference.pools)):
+            if theirs - mine:
+                found.append((f"lacks {label} {', '.join(sorted(theirs - mine))}", rtc_nc, "dc"))
+            if mine - theirs:
+                found.append((f"holds {label} {', '.join(sorted(mine - theirs))} that the site's DC lacks", rtc_nc,
+                              "site"))
+        return found

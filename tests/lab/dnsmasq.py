@@ -25,11 +25,17 @@ class Zone:
     cname: Dict[str, str] = field(default_factory=dict)
     srv: List[Tuple[str, str, int, int, int]] = field(default_factory=list)
     domains: Tuple[str, ...] = ("todorovic.fr", "todorovic.adds")
+    # Zones this view hosts (dnsmasq's authoritative mode: an SOA with the AA flag); `local` domains alone
+    # answer their records but no SOA, like a resolver that does not host the zone.
+    auth_zones: Tuple[str, ...] = ()
 
     def config(self, address: str, port: int, pid_file: Path) -> str:
         lines = [f"port={port}", f"listen-address={address}", "bind-interfaces", "no-resolv", "no-hosts",
                  "no-dhcp-interface=", f"pid-file={pid_file}", "user=root", "log-queries", "log-facility=-"]
         lines += [f"local=/{d}/" for d in self.domains]
+        if self.auth_zones:
+            lines.append(f"auth-server=ns.{self.auth_zones[0]},{address}")
+            lines += [f"auth-zone={zone}" for zone in self.auth_zones]
         for name, addresses in self.a.items():
             lines += [f"host-record={name},{ip}" for ip in addresses]
         lines += [f"cname={name},{target}" for name, target in self.cname.items()]
@@ -38,16 +44,25 @@ class Zone:
 
 
 def good_internal() -> Zone:
-    """The tutorial's records, right."""
+    """The tutorial's records, right, in a zone for the SIP domain hosted by the internal DNS."""
     return Zone(a={"ocs.todorovic.adds": ["127.0.0.20"], "ocsdc1.todorovic.adds": ["127.0.0.2"]},
                 cname={"sip.todorovic.fr": "ocs.todorovic.adds"},
-                srv=[("_sip._tls.todorovic.fr", "sip.todorovic.fr", 5061, 0, 0)])
+                srv=[("_sip._tls.todorovic.fr", "sip.todorovic.fr", 5061, 0, 0)], auth_zones=("todorovic.fr",))
 
 
 def good_external() -> Zone:
-    """The public view: same names, public (documentation-range) address of the Edge."""
-    return Zone(a={"sip.todorovic.fr": ["203.0.113.10"]},
-                srv=[("_sip._tls.todorovic.fr", "sip.todorovic.fr", 5061, 0, 0)], domains=("todorovic.fr",))
+    """The public view of the tutorial's deployment: no Edge server, so no SIP record outside (only the
+    domain's other public names, at a documentation-range address)."""
+    return Zone(a={"www.todorovic.fr": ["203.0.113.80"]}, domains=("todorovic.fr",))
+
+
+def edge_external() -> Zone:
+    """The public view with an Access Edge (sip.todorovic.fr, 203.0.113.10): remote access on 443 and
+    federation on 5061, as findings-2026-12 §4 lists them."""
+    return Zone(a={"sip.todorovic.fr": ["203.0.113.10"], "www.todorovic.fr": ["203.0.113.80"]},
+                srv=[("_sip._tls.todorovic.fr", "sip.todorovic.fr", 443, 0, 0),
+                     ("_sipfederationtls._tcp.todorovic.fr", "sip.todorovic.fr", 5061, 0, 0)],
+                domains=("todorovic.fr",))
 
 
 def start_view(zone: Zone, address: str, workdir: Path, port: Optional[int] = None) -> Tuple[Server, int]:

@@ -398,9 +398,13 @@ class Forest:
             self.dc.set_dacl_sddl(dn, sddl)
 
     def add_user(self, name: str, *, uri: Optional[str] = None, mail: Optional[str] = None,
-                 home: Optional[str] = None, sip_enabled: bool = True, uac: int = 0x202,
+                 home: Optional[str] = None, sip_enabled: bool = True, uac: Optional[int] = None,
                  password: Optional[str] = None, container: str = f"CN=Users,{BASE_DN}") -> str:
+        """A user; enabled unless ``uac`` says otherwise (0x200 with a password, else 0x220: password not
+        required), since users.sip judges AD-disabled accounts apart."""
         dn = f"CN={name},{container}"
+        if uac is None:
+            uac = 0x200 if password is not None else 0x220
         attributes: Dict[str, object] = {"sAMAccountName": name[:20], "userAccountControl": str(uac)}
         if uri is not None:
             attributes["msRTCSIP-PrimaryUserAddress"] = uri
@@ -429,7 +433,7 @@ class Forest:
                 for i in range(start, min(count, start + 500)):
                     name = f"{ou.lower()}{i:06d}"
                     ldif.write(f"dn: CN={name},{ou_dn}\nobjectClass: user\nsAMAccountName: {name[:20]}\n"
-                               f"userAccountControl: 514\nmsRTCSIP-PrimaryUserAddress: sip:{name}@{domain}\n"
+                               f"userAccountControl: 544\nmsRTCSIP-PrimaryUserAddress: sip:{name}@{domain}\n"
                                f"msRTCSIP-UserEnabled: TRUE\nmail: {name}@{domain}\n"
                                f"msRTCSIP-PrimaryHomeServer: {home}\n\n")
             run([require_tool("ldbadd"), "-H", str(self.dc.workdir / "private" / "sam.ldb"), str(path)],

@@ -6,8 +6,10 @@ from ocscheck.context import CheckContext
 from ocscheck.model import Result
 from ocscheck.registry import check
 
-# Suffixes that cannot be public DNS names (the tutorial's ".adds" is such a private AD name).
-PRIVATE_SUFFIXES = ("local", "lan", "internal", "intranet", "corp", "home", "private", "localdomain", "adds")
+# Suffixes that cannot be public DNS names: the tutorial's ".adds" and the usual private AD suffixes, and
+# the names RFC 2606 / RFC 6761 reserve (test, example, invalid, localhost).
+PRIVATE_SUFFIXES = ("local", "lan", "internal", "intranet", "corp", "home", "private", "localdomain", "adds",
+                    "test", "example", "invalid", "localhost")
 
 def _private(name: str) -> bool:
     return name.rsplit(".", 1)[-1].lower() in PRIVATE_SUFFIXES
@@ -21,11 +23,15 @@ def sip_domain(ctx: CheckContext) -> Result:
 
     Why: forest prep records the SIP domain given with /SipDomain; a pool deployed for another domain
     leaves users unable to sign in (the tutorial: "uninstall OCS completely and start again").
-    A private AD name (.local, .adds …) or the AD domain itself as SIP domain warns: clients outside
-    and federation partners cannot resolve it.
+    A SIP domain whose suffix is not a public one (.local, .adds, .corp, RFC 2606 names …) warns:
+    clients outside and federation partners cannot resolve it. A SIP domain equal to the AD domain is
+    not judged by itself: when the AD domain is public that is legitimate (the tutorial: with a public AD
+    domain the SIP domain defaults to it).
     Fix: add the missing domain and make it the default (OCS 2007 R2 Administrative Tools > Forest >
     Properties > Global Properties > General) before deploying the pool.
-    Source: MicrosoftDocs schema attributes by class (msRTCSIP-Domain); tutorial.
+    Source: MicrosoftDocs schema attributes by class (msRTCSIP-Domain); tutorial, forest prep step (as
+    summarised in deployment-steps.md: with a public AD domain the SIP domain defaults to the AD domain);
+    issue 9, correction 6.
     """
     tree = ctx.facts.ldap.rtc_objects()
     d = ctx.site.deployment
@@ -47,9 +53,10 @@ def sip_domain(ctx: CheckContext) -> Result:
         found = ", ".join(defaults) or "none"
         return Result.fail(f"the default SIP domain in AD is {found}, the site's is {d.default_sip_domain}",
                            evidence, add_fix)
-    private = [s for s in d.sip_domains if _private(s) or s.lower() in (d.ad_domain.lower(), d.forest_root.lower())]
+    private = [s for s in d.sip_domains if _private(s)]
     if private:
-        return Result.warn(f"SIP domain(s) {', '.join(private)} are private AD names: external clients and "
-                           "federation cannot resolve them", evidence,
+        suffixes = ", ".join(sorted({"." + s.rsplit(".", 1)[-1].lower() for s in private}))
+        return Result.warn(f"SIP domain(s) {', '.join(private)} are private AD names (suffix {suffixes} is not "
+                           "public): external clients and federation cannot resolve them", evidence,
                            "Use a public DNS domain you own as SIP domain (e.g. the mail domain), added as above.")
     return Result.ok(f"SIP domains match AD (default {d.default_sip_domain})", evidence)

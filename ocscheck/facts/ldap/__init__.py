@@ -15,12 +15,12 @@ from ldap3.protocol.microsoft import security_descriptor_control
 from ldap3.utils.conv import escape_filter_chars
 
 from ocscheck.facts.ldap.connection import (DcConnections, attr_bool, attr_int, attr_text, close_quietly, search,
-                                            unavailable)
+                                            target, unavailable)
 from ocscheck.facts.ldap.users import iter_sip_users, summarise
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.values import repsfrom, secdesc
-from ocscheck.values.ad import (RTC_CLASSES, Account, DomainPolicy, ReplicationState, RootDse, RtcGroup, RtcObject,
-                                RtcService, RtcTree, SchemaVersion, SipUserSummary)
+from ocscheck.values.ad import (RTC_CLASSES, Account, DomainController, DomainPolicy, ReplicationState, RootDse,
+                                RtcGroup, RtcObject, RtcService, RtcTree, SchemaVersion, SipUserSummary)
 from ocscheck.values.adtime import RTC_GROUPS, generalized_time
 
 SDFLAGS_DACL = 0x04
@@ -63,9 +63,10 @@ class LdapFacts:
     def rootdse(self, url: Optional[str] = None) -> RootDse:
         return RootDse.from_json(self._get("rootdse", _fetch_rootdse, url))
 
-    def schema_version(self) -> Optional[SchemaVersion]:
-        """ms-RTC-SIP-SchemaVersion's range, or None when the schema is not prepared."""
-        schema = self.rootdse().schema_nc
+    def schema_version(self, url: Optional[str] = None) -> Optional[SchemaVersion]:
+        """ms-RTC-SIP-SchemaVersion's range as the DC at ``url`` (the site's by default) holds it, or None
+        when the schema is not prepared."""
+        schema = self.rootdse(url).schema_nc
 
         def fetch(conn):
             found = search(conn, f"CN=ms-RTC-SIP-SchemaVersion,{schema}", "(objectClass=*)", ldap3.BASE,
@@ -74,12 +75,13 @@ class LdapFacts:
                 return None
             return SchemaVersion(attr_int(found[0][1], "rangeUpper"), attr_int(found[0][1], "rangeLower")).to_json()
 
-        data = self._get("schema-version", fetch)
+        data = self._get("schema-version", fetch, url)
         return None if data is None else SchemaVersion.from_json(data)
 
-    def rtc_objects(self) -> RtcTree:
-        """The forest-prep tree: RTC Service containers (with partition) and the objects beneath them."""
-        dse = self.rootdse()
+    def rtc_objects(self, url: Optional[str] = None) -> RtcTree:
+        """The forest-prep tree as the DC at ``url`` (the site's by default) holds it: RTC Service containers
+        (with partition) and the objects beneath them."""
+        dse = self.rootdse(url)
         bases = (("system", f"CN=System,{dse.root_domain_nc}"),
                  ("configuration", f"CN=Services,{dse.configuration_nc}"))
 
@@ -101,7 +103,7 @@ class LdapFacts:
                             display_name=attr_text(raw, "msRTCSIP-PoolDisplayName")))
             return RtcTree(tuple(services), tuple(objects)).to_json()
 
-        return RtcTree.from_json(self._get("rtc", fetch))
+        return RtcTree.from_json(self._get("rtc", fetch, url))
 
     def rtc_groups(self) -> List[RtcGroup]:
         """The forest-prep universal groups found in the domain, by name."""
@@ -203,6 +205,33 @@ class LdapFacts:
                     raise
                 unreadable.append((url, str(exc)))
         return ReplicationState.from_json({"links": links, "unreadable": unreadable, "dsa_count": len(dsas)})
+
+    def domain_controllers(self) -> Tuple[DomainController, ...]:
+        """Every DC of the forest: the nTDSDSA objects of the configuration NC (as the site's DC lists them)."""
+        return tuple(sorted((DomainController(name, guid) for guid, name in self._dsas().items()),
+                            key=lambda dc: dc.name.lower()))
+
+    def dc_url(self, name: str) -> str:
+        """How to reach the DC ``name``: the site's URL when it is that DC; a [ldap] replication_dcs URL naming
+        it (by host, or by its RootDSE dnsHostName, for DCs whose names do not resolve here); else the site
+        URL's scheme and port on that name."""
+        wanted = name.lower()
+        if self.rootdse().dns_host_name.lower() == wanted:
+            return self.url
+        listed = [u.rstrip("/") for u in self._settings.replication_dcs]
+        for url in listed:
+            if target(url).host.lower() == wanted:
+                return url
+        for url in listed:
+            try:
+                if self.rootdse(url).dns_host_name.lower() == wanted:
+                    return url
+            except FactUnavailable:
+                continue  # an unreachable listed DC cannot say which it is
+        site = target(self.url)
+        default_port = 636 if site.ldaps else 389
+        port = f":{site.port}" if site.port != default_port else ""
+        return f"{'ldaps' if site.ldaps else 'ldap'}://{name}{port}"
 
     def _dsas(self) -> Dict[str, str]:
         """objectGUID of each NTDS Settings object -> its server's dNSHostName."""

@@ -2,8 +2,10 @@
 
 The walk is a generator over the paged search (site page_size), so memory grows with the number of
 distinct URIs (an 8-byte digest each), not with entries. Kept: counts and up to SAMPLE DNs per SIP
-domain and per home server, users without a home server, malformed URIs, URI ≠ mail, no mail; and
-every duplicate URI with all its owners (a second, targeted search).
+domain and per home server (DNs compared case-insensitively: Lync-era tools write "Lc Services"),
+users without a home server, malformed URIs, URI ≠ mail, no mail; AD-disabled accounts apart (they
+cannot sign in, so they are judged only for duplicate URIs); and every duplicate URI with all its
+owners (a second, targeted search).
 """
 from __future__ import annotations
 
@@ -13,11 +15,12 @@ from typing import Any, Dict, Iterator, List
 import ldap3
 from ldap3.utils.conv import escape_filter_chars
 
-from ocscheck.facts.ldap.connection import RawEntry, attr_text, search
+from ocscheck.facts.ldap.connection import RawEntry, attr_int, attr_text, search
 from ocscheck.facts.store import FactUnavailable, Reason
 
 SIP_USER_FILTER = "(&(objectClass=user)(msRTCSIP-UserEnabled=TRUE))"
-USER_ATTRIBUTES = ("msRTCSIP-PrimaryUserAddress", "msRTCSIP-PrimaryHomeServer", "mail")
+USER_ATTRIBUTES = ("msRTCSIP-PrimaryUserAddress", "msRTCSIP-PrimaryHomeServer", "mail", "userAccountControl")
+UF_ACCOUNTDISABLE = 0x2
 SAMPLE = 10            # DNs kept per category of SIP users (evidence, not the whole directory)
 MAX_DUPLICATES = 50    # duplicate URIs whose owners are looked up
 
@@ -47,9 +50,10 @@ def summarise(entries: Iterator[RawEntry], conn: ldap3.Connection, base: str) ->
 
     summary: Dict[str, Any] = {"total": 0, "domains": {}, "home_servers": {}, "no_home": bucket(),
                                "malformed": bucket(), "mail_mismatch": bucket(), "no_mail": bucket(),
-                               "duplicates": {}}
+                               "duplicates": {}, "disabled": bucket()}
     seen = set()
     duplicated: List[str] = []
+    homes: Dict[str, str] = {}   # lower-case DN -> the spelling first met (the key in the summary)
     for dn, raw in entries:
         summary["total"] += 1
         uri = (attr_text(raw, "msRTCSIP-PrimaryUserAddress") or "").strip()
@@ -57,18 +61,21 @@ def summarise(entries: Iterator[RawEntry], conn: ldap3.Connection, base: str) ->
         mail = attr_text(raw, "mail")
         address = uri[4:] if uri.lower().startswith("sip:") else ""
         user, at, domain = address.rpartition("@")
-        if not (user and at and domain):
-            add(summary["malformed"], [dn, uri])
+        if (attr_int(raw, "userAccountControl") or 0) & UF_ACCOUNTDISABLE:
+            add(summary["disabled"], [dn, uri])
         else:
-            add(summary["domains"].setdefault(domain.lower(), bucket()), dn)
-        if home:
-            add(summary["home_servers"].setdefault(home, bucket()), dn)
-        else:
-            add(summary["no_home"], dn)
-        if not mail:
-            add(summary["no_mail"], dn)
-        elif address and mail.lower() != address.lower():
-            add(summary["mail_mismatch"], [dn, uri, mail])
+            if not (user and at and domain):
+                add(summary["malformed"], [dn, uri])
+            else:
+                add(summary["domains"].setdefault(domain.lower(), bucket()), dn)
+            if home:
+                add(summary["home_servers"].setdefault(homes.setdefault(home.lower(), home), bucket()), dn)
+            else:
+                add(summary["no_home"], dn)
+            if not mail:
+                add(summary["no_mail"], dn)
+            elif address and mail.lower() != address.lower():
+                add(summary["mail_mismatch"], [dn, uri, mail])
         if uri:
             digest = hashlib.blake2b(uri.lower().encode(), digest_size=8).digest()
             if digest in seen:
