@@ -44,7 +44,11 @@ def run_one(spec: CheckSpec, ctx: CheckContext) -> tuple:
         # The summary is the short sentence; what the library said goes to the evidence (-v).
         return Result(status, f"{exc.reason}: {exc.detail}", (f"said: {exc.raw}",) if exc.raw else ()), ""
     except Exception as exc:  # a crashing check must not take the others down
-        summary = f"check crashed: {type(exc).__name__}: {exc}"
+        what = f"{type(exc).__name__}: {str(exc)[:200]}"
+        key = ctx.facts.store.last_key()
+        # Most crashes are a value the check did not expect (a hostile server, a hand-edited recording):
+        # name the fact, so the report says where to look; the traceback is in -v.
+        summary = (f"unexpected value in the fact {key} ({what})" if key else f"check crashed ({what})")
         return Result.error(ctx.facts.secrets.redactor.redact(summary)), \
             ctx.facts.secrets.redactor.redact(traceback.format_exc())
 

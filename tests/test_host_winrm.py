@@ -405,7 +405,7 @@ def test_random_host_outputs_never_crash_a_check(tmp_path, data):
     inputs = Inputs(host_snapshots={"server": snapshot, "dc": snapshot})
     for phase in ("preflight", "post"):
         for outcome in judge(make_site(), ["host.*", "ad.dc-health"], phase, inputs=inputs).values():
-            assert not outcome.summary.startswith("check crashed"), outcome.summary
+            assert not outcome.summary.startswith(("check crashed", "unexpected value")), outcome.summary
             assert str(outcome.status) in ("warn", "fail", "error"), (outcome.id, outcome.summary)
 
 
@@ -423,3 +423,12 @@ def test_empty_saved_dcdiag_warns_rather_than_passes():
     outcome = judge(make_site(), ["ad.dc-health"], "preflight", inputs=inputs)["ad.dc-health"]
     assert str(outcome.status) == "warn" and "a failed capture looks the same" in outcome.summary
     assert "dcdiag > dcdiag.txt" in outcome.remediation
+
+
+def test_a_probe_printing_more_than_the_cap_is_an_error_naming_it(endpoint, monkeypatch):
+    from ocscheck.facts.winrm import transport
+
+    monkeypatch.setattr(transport, "MAX_COMMAND_OUTPUT", 64)  # the system probe prints a few hundred bytes
+    outcome = run(endpoint, "ready", "preflight", ["host.os"])["host.os"]
+    assert str(outcome.status) == "error"
+    assert "printed more than the 64 bytes a probe may print; stopped reading it" in outcome.summary

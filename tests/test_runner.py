@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ocscheck.api import RunSetup
+from ocscheck.api import RunSetup, run
 from ocscheck.facts.store import FactStore, FactUnavailable, Reason
 from ocscheck.model import CheckSpec, Phase, Result, Severity, Status
 from ocscheck.runner import run_checks
@@ -27,8 +27,20 @@ def test_crash_becomes_error_and_others_still_run():
 
     outcomes = run_checks([spec("t.crash", crash), spec("t.ok", lambda ctx: Result.ok("fine"))], context(), 4, 5)
     assert [o.status for o in outcomes] == [Status.ERROR, Status.PASS]
-    assert outcomes[0].summary == "check crashed: KeyError: 'boom'"
+    assert outcomes[0].summary == "check crashed (KeyError: 'boom')"
     assert "Traceback" in outcomes[0].detail
+
+
+def test_a_crash_on_a_recorded_value_names_the_fact():
+    from ocscheck.facts.dns import key as dns_key
+
+    broken = {dns_key("internal", "ocs.todorovic.adds", "A"): {"value": {"rcode": "NOERROR"}}}  # fields missing
+    site = make_site({"dns": {"internal": ["127.0.0.53"]}})
+    outcome = run(site, "post", only=["dns.server-a"], replay=broken, environ={}).outcomes[0]
+    assert outcome.status is Status.ERROR
+    assert outcome.summary == ("unexpected value in the fact dns:internal:ocs.todorovic.adds:A "
+                               "(KeyError: 'cname_chain')")
+    assert "Traceback" in outcome.detail
 
 
 def test_hung_check_is_abandoned_at_its_timeout():

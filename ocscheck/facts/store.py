@@ -86,6 +86,11 @@ class FactStore:
         self._replay = replay
         self._entries: Dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self._reading = threading.local()  # the key each check thread read last: named when a check crashes
+
+    def last_key(self) -> Optional[str]:
+        """The key the calling thread read last (which fact a crashing check was judging)."""
+        return getattr(self._reading, "key", None)
 
     @property
     def replaying(self) -> bool:
@@ -98,6 +103,7 @@ class FactStore:
         way as long as a check may run (three fact timeouts, when the runner abandons it): a slow
         but working source (connect, StartTLS, bind, then search) must not time its waiters out.
         """
+        self._reading.key = key
         with self._lock:
             entry = self._entries.get(key)
             owner = entry is None

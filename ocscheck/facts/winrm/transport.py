@@ -18,6 +18,9 @@ from ocscheck.config import WinrmHost
 from ocscheck.facts.store import FactUnavailable, Reason
 
 # Failures that concern the connection, not one command: later probes of the host fail at once.
+# The most a probe may print (the largest real one, dcdiag /v of a big forest, is a few MB); the collector
+# snapshot reader has its own cap for a whole snapshot file.
+MAX_COMMAND_OUTPUT = 16 << 20
 _STICKY = (Reason.TIMEOUT, Reason.UNREACHABLE, Reason.REFUSED, Reason.AUTH_FAILED, Reason.NOT_CONFIGURED,
            Reason.MISCONFIGURED, Reason.SECRET_MISSING)
 
@@ -117,15 +120,26 @@ class WinrmClient:
         command_id = protocol.run_command(self._shell_id, probe.command_line())
         stdout: List[bytes] = []
         stderr: List[bytes] = []
+        received = 0
         while True:
             try:
                 out, err, code, done = protocol.get_command_output_raw(self._shell_id, command_id)
                 stdout.append(out)
                 stderr.append(err)
-                if done:
-                    break
+                received += len(out) + len(err)
             except WinRMOperationTimeoutError:
-                pass  # no output within the operation timeout: the command is still running
+                done = False  # no output within the operation timeout: the command is still running
+            if received > MAX_COMMAND_OUTPUT:
+                # A host that answers endlessly must not fill the memory or feed the parsers megabytes.
+                try:
+                    protocol.cleanup_command(self._shell_id, command_id)
+                except Exception:
+                    pass
+                raise FactUnavailable(Reason.PROTOCOL, f"{probe.name} on {self.endpoint} printed more than the "
+                                                       f"{_size(MAX_COMMAND_OUTPUT)} a probe may print; "
+                                                       f"stopped reading it")
+            if done:
+                break
             if time.monotonic() > deadline:
                 try:
                     protocol.cleanup_command(self._shell_id, command_id)
@@ -179,6 +193,10 @@ def _translate(exc: Exception, endpoint: str, settings: WinrmHost, timeout: floa
     if isinstance(exc, WinRMTransportError):
         return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: HTTP {exc.code}", _short(exc.response_text))
     return FactUnavailable(Reason.PROTOCOL, f"{endpoint}: {type(exc).__name__}", raw)
+
+
+def _size(count: int) -> str:
+    return f"{count >> 20} MiB" if count >= 1 << 20 else f"{count >> 10} KiB" if count >= 1 << 10 else f"{count} bytes"
 
 
 def _short(value: Any) -> str:
