@@ -5,6 +5,8 @@ import re
 
 from hypothesis import given, strategies as st
 
+from cryptography import x509
+
 from ocscheck.values import certs
 from ocscheck.values.sip import message_complete as _complete
 
@@ -50,3 +52,29 @@ def test_self_signed_certificate_never_passes_revocation(tmp_path):
     path.write_text(self_signed_pem("ocs.todorovic.adds"))
     outcome = judge(make_site(), ["cert.revocation"], "preflight", inputs=Inputs(certificate=path))["cert.revocation"]
     assert str(outcome.status) == "warn" and "revocation cannot be checked" in outcome.summary
+
+
+def test_a_name_attribute_longer_than_x509_allows_is_evidence_not_stderr(tmp_path):
+    import datetime as dt
+    import os
+    import subprocess
+    import sys
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ocs.todorovic.adds" + "x" * 90, _validate=False)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(dt.datetime(2020, 1, 1)).not_valid_after(dt.datetime(2040, 1, 1))
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "long.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "site.toml").write_text('[deployment]\nserver_fqdn = "ocs.todorovic.adds"\n'
+                                        'sip_domains = ["todorovic.fr"]\nad_domain = "todorovic.adds"\n')
+    # A real process: pytest captures warnings itself, so only a subprocess shows what a user's stderr gets.
+    done = subprocess.run([sys.executable, "-m", "ocscheck", "preflight", "-c", str(tmp_path / "site.toml"),
+                           "--only", "cert.subject", "--certificate", str(tmp_path / "long.pem"), "-v"],
+                          capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    assert "subject commonName is 108 characters, more than X.509's 64" in done.stdout
+    assert "Warning" not in done.stderr, done.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -17,6 +18,14 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
+
+# cryptography warns (on stderr, with a source line) each time it reads a name attribute longer than X.509
+# allows; a hostile or sloppy certificate would fill the terminal. The checks report it as evidence instead
+# (oversized_attributes).
+warnings.filterwarnings("ignore", message=r"Attribute's length must be", category=UserWarning)
+# RFC 5280 upper bounds (ub-*) of the attributes a server certificate's names carry.
+NAME_LIMITS = {NameOID.COMMON_NAME: 64, NameOID.ORGANIZATION_NAME: 64, NameOID.ORGANIZATIONAL_UNIT_NAME: 64,
+               NameOID.LOCALITY_NAME: 128, NameOID.STATE_OR_PROVINCE_NAME: 128, NameOID.COUNTRY_NAME: 2}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _ESCAPES = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
@@ -40,6 +49,20 @@ def subject(cert: x509.Certificate) -> str:
 def short_name(name: x509.Name) -> str:
     cns = [str(a.value) for a in name.get_attributes_for_oid(NameOID.COMMON_NAME)]
     return printable(cns[0] if cns else name.rfc4514_string(), 120)
+
+
+def oversized_attributes(cert: x509.Certificate) -> List[str]:
+    """The subject and issuer attributes longer than RFC 5280 allows, described (software that enforces the
+    limits, Windows' CryptoAPI among them, may refuse the certificate)."""
+    found = []
+    for which, name in (("subject", cert.subject), ("issuer", cert.issuer)):
+        for attribute in name:
+            limit = NAME_LIMITS.get(attribute.oid)
+            value = attribute.value if isinstance(attribute.value, str) else ""
+            if limit is not None and len(value) > limit:
+                label = getattr(attribute.oid, "_name", attribute.oid.dotted_string)
+                found.append(f"{which} {label} is {len(value)} characters, more than X.509's {limit}")
+    return found
 
 
 def common_names(cert: x509.Certificate) -> List[str]:

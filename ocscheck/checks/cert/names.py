@@ -26,6 +26,7 @@ def cert_subject(ctx: CheckContext) -> Result:
     fqdn = ctx.site.deployment.server_fqdn
     names = certs.common_names(subject.leaf)
     evidence = subject_evidence(subject) + [f"subject CN: {', '.join(certs.printable(n) for n in names) or '(none)'}"]
+    evidence += certs.oversized_attributes(subject.leaf)
     if any(n.lower().rstrip(".") == fqdn.lower() for n in names):
         return Result.ok(f"subject CN is {fqdn}", evidence)
     found = certs.printable(names[0]) if names else "absent"
