@@ -129,7 +129,8 @@ def _run(ctx: click.Context, phase: str, config: Path, example: bool, only: Tupl
         with _stop_on_signals():
             report = run(site, phase, checks=selected, timeout=timeout, replay=recorded, inputs=inputs,
                          prompt=_prompt if interactive else None, progress=progress, fail_on=fail_on,
-                         site_label=str(config), replayed_from=str(replay) if replay else "", baseline=previous,
+                         site_label=_shown(config, example), replayed_from=_shown(replay, example) if replay else "",
+                         baseline=previous,
                          baseline_label=str(baseline) if baseline else "")
             if progress:
                 click.echo("\r\x1b[K", err=True, nl=False)
@@ -151,6 +152,14 @@ def _run(ctx: click.Context, phase: str, config: Path, example: bool, only: Tupl
     for problem in problems:
         click.echo(f"ocscheck: error: {problem}", err=True)
     return _exit_code(report, problems)
+
+
+def _shown(path: Path, example: bool) -> str:
+    """How reports name a file: the bundled example's by its place in the package, not by where the package
+    happens to be installed (a long site-packages path says nothing to the reader)."""
+    if example and Path(path).resolve().is_relative_to(EXAMPLE_DIR):
+        return f"<bundled example>/{Path(path).resolve().relative_to(EXAMPLE_DIR)}"
+    return str(path)
 
 
 def _prompt(what: str) -> Optional[str]:

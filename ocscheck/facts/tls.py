@@ -262,8 +262,16 @@ class TlsFacts:
                 certs, kind = self._pkcs12(path, content), "PKCS#12"
         leaf = next((c for c in certs if not is_ca(c)), certs[0])
         chain = [leaf] + [c for c in certs if c is not leaf]
-        return {"path": str(path), "format": kind,
+        return {"path": self._shown(path), "format": kind,
                 "chain_pem": [c.public_bytes(serialization.Encoding.PEM).decode() for c in chain]}
+
+    def _shown(self, path: Path) -> str:
+        """``path`` as evidence and recordings show it: relative to the site file's folder when inside it,
+        so that a recording (the bundled example) carries no absolute path of the machine that made it."""
+        try:
+            return str(Path(path).resolve().relative_to(self._facts.site.source.resolve().parent))
+        except ValueError:
+            return str(path)
 
     def _pkcs12(self, path: Path, content: bytes) -> List[x509.Certificate]:
         env = self._settings.certificate_password_env
