@@ -175,3 +175,18 @@ def test_waiters_outlast_a_slow_fetch_and_never_get_an_empty_value_from_a_crash(
     assert sorted(type(r).__name__ for r in results) == ["FactUnavailable", "KeyError"]
     unavailable = next(r for r in results if isinstance(r, FactUnavailable))
     assert unavailable.reason is Reason.PROTOCOL and "crashed: KeyError" in unavailable.detail
+
+
+def test_progress_names_the_checks_still_running():
+    gate = threading.Event()
+
+    def slow(ctx):
+        gate.wait(5)
+        return Result.ok("slow")
+
+    seen = []
+    specs = [spec("t.slow", slow), spec("t.fast", lambda ctx: gate.set() or Result.ok("fast"))]
+    run_checks(specs, context(), 4, 5, progress=lambda outcome, done, total, running: seen.append(
+        (outcome.id, done, total, list(running))))
+    assert seen[0] == ("t.fast", 1, 2, ["t.slow"])  # the table's progress line says what is still going on
+    assert seen[-1] == ("t.slow", 2, 2, [])
