@@ -178,15 +178,19 @@ def test_waiters_outlast_a_slow_fetch_and_never_get_an_empty_value_from_a_crash(
 
 
 def test_progress_names_the_checks_still_running():
-    gate = threading.Event()
+    release = threading.Event()
 
     def slow(ctx):
-        gate.wait(5)
+        release.wait(5)  # until the progress of the fast one has been seen
         return Result.ok("slow")
 
     seen = []
-    specs = [spec("t.slow", slow), spec("t.fast", lambda ctx: gate.set() or Result.ok("fast"))]
-    run_checks(specs, context(), 4, 5, progress=lambda outcome, done, total, running: seen.append(
-        (outcome.id, done, total, list(running))))
-    assert seen[0] == ("t.fast", 1, 2, ["t.slow"])  # the table's progress line says what is still going on
+
+    def progress(outcome, done, total, running):
+        seen.append((outcome.id, done, total, list(running)))
+        release.set()
+
+    run_checks([spec("t.slow", slow), spec("t.fast", lambda ctx: Result.ok("fast"))], context(), 4, 5,
+               progress=progress)
+    assert seen[0] == ("t.fast", 1, 2, ["t.slow"])  # the progress line says what is still going on
     assert seen[-1] == ("t.slow", 2, 2, [])
