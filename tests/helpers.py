@@ -53,3 +53,21 @@ def make_outcome(check_id: str, status: Status, summary: str = "ok", evidence: I
     return Outcome(id=check_id, area=check_id.split(".")[0], title=f"title of {check_id}", severity=Severity.HIGH,
                    status=status, summary=summary, evidence=tuple(evidence), remediation=remediation,
                    duration_s=duration_s)
+
+
+def write_site(tmp_path: Path, text: str) -> Path:
+    """``text`` as the site file ocscheck.toml in ``tmp_path``."""
+    path = tmp_path / "ocscheck.toml"
+    path.write_text(text)
+    return path
+
+
+def site_error(tmp_path: Path, text: str):
+    """The ConfigError loading ``text`` as a site file raises (the test fails if it loads)."""
+    import pytest
+
+    from ocscheck.config import ConfigError, load_site
+
+    with pytest.raises(ConfigError) as info:
+        load_site(write_site(tmp_path, text))
+    return info.value

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from ocscheck.cli import main
 from ocscheck.config import ConfigError, Endpoint, load_site
+from tests.helpers import site_error, write_site
 
 GOOD = """\
 [deployment]
@@ -22,15 +23,11 @@ internal = ["127.0.0.53:5353", "[::1]:53", "10.0.0.1"]
 
 
 def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "ocscheck.toml"
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_site(tmp_path, textwrap.dedent(text))
 
 
 def error_of(tmp_path: Path, text: str) -> ConfigError:
-    with pytest.raises(ConfigError) as info:
-        load_site(write(tmp_path, text))
-    return info.value
+    return site_error(tmp_path, textwrap.dedent(text))
 
 
 def test_good_file_loads_with_defaults(tmp_path):

@@ -26,6 +26,7 @@ from ocscheck.parsers.repadmin import parse_showrepl_csv
 from ocscheck.secrets import Redactor
 from tests.helpers_pki import self_signed_pem
 from tests.winrm_endpoint import scenarios
+from tests.helpers import site_error, write_site
 
 GOOD = """\
 [deployment]
@@ -154,16 +155,8 @@ def run_bounded(function, seconds: float = 5.0):
 
 # ---- 4. odd site files and recordings ----
 
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "ocscheck.toml"
-    path.write_text(text)
-    return path
-
-
-def error_of(tmp_path: Path, text: str) -> ConfigError:
-    with pytest.raises(ConfigError) as info:
-        load_site(write(tmp_path, text))
-    return info.value
+write = write_site
+error_of = site_error
 
 
 def test_deeply_nested_skip_is_a_config_error(tmp_path):
