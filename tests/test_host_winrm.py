@@ -54,7 +54,8 @@ def test_ready_host_passes_preflight(endpoint):
 def test_ready_host_passes_post(endpoint):
     outcomes = run(endpoint, "ready", "post")
     assert statuses(outcomes) == {i: "pass" for i in ("host.kb974571", "host.pending-reboot", "host.virtual",
-                                                      "host.install-paths", "host.services", "host.ocs-version")}
+                                                      "host.install-paths", "host.services", "host.ocs-version",
+                                                      "host.sql-backend")}
     assert "12 installed OCS services" in outcomes["host.services"].summary
 
 
@@ -78,7 +79,7 @@ def test_kb974571_installed_fails_preflight(endpoint):
 
 def test_kb974571_installed_post_without_symptoms_passes(endpoint):
     outcome = run(endpoint, "kb974571", "post", ["host.kb974571"])["host.kb974571"]
-    assert str(outcome.status) == "pass" and "without licence symptoms" in outcome.summary
+    assert str(outcome.status) == "pass" and "no licence symptom is logged" in outcome.summary
 
 
 def test_kb974571_installed_post_with_licence_events_fails(endpoint):
@@ -95,13 +96,13 @@ def test_kb974571_symptoms_before_the_last_boot_are_history(endpoint):
 def test_missing_feature_remediation_lists_exactly_it(endpoint):
     outcome = run(endpoint, "feature-missing", "preflight", ["host.features"])["host.features"]
     assert str(outcome.status) == "fail"
-    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature Desktop-Experience"
+    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature 'Desktop-Experience'"
 
 
 def test_required_features_come_from_the_site(endpoint):
     outcome = run(endpoint, "ready", "preflight", ["host.features"],
                   {"host": {"required_features": ["Web-WebServer", "SMTP-Server"]}})["host.features"]
-    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature SMTP-Server"
+    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature 'SMTP-Server'"
 
 
 def test_windows_2008_features_from_servermanagercmd(endpoint):
@@ -140,7 +141,7 @@ def test_stopped_services_fail_and_absent_ones_do_not(endpoint):
     outcome = run(endpoint, "services-stopped", "post", ["host.services"])["host.services"]
     assert str(outcome.status) == "fail"
     assert outcome.summary == "2 OCS service(s) not running: RTCCAS, RtcSrv"
-    assert outcome.remediation.endswith("Start-Service RTCCAS,RtcSrv")
+    assert outcome.remediation.endswith("Start-Service 'RTCCAS','RtcSrv'")
     assert not any("RTCACD" in e for e in outcome.evidence)
 
 

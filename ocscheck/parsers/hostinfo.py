@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
@@ -44,12 +45,21 @@ class SystemInfo:
             return 0, 0
 
     @property
+    def build(self) -> int:
+        """The Windows build number ("6.1.7601" -> 7601), 0 when unknown."""
+        parts = self.version.split(".")
+        return int(parts[2]) if len(parts) > 2 and parts[2].isdigit() and len(parts[2]) < 7 else 0
+
+    @property
     def is_64bit(self) -> bool:
         return "64" in self.architecture
 
     def has_hotfix(self, kb: str) -> bool:
         return kb.upper() in self.hotfixes
 
+
+# Time zones run from UTC-12:00 to UTC+14:00; anything beyond a day is not an offset.
+MAX_UTC_OFFSET_MINUTES = 24 * 60
 
 REBOOT_MARKERS = {
     "reboot_cbs": r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",
@@ -68,11 +78,7 @@ def parse_system(text: str) -> SystemInfo:
         code, _, rest = line.partition("|")
         version, _, name = rest.partition("|")
         products.append(Product(code.strip(), version.strip(), name.strip()))
-    offset = kv.get("utc_offset_minutes")
-    try:
-        offset_minutes: Optional[int] = int(float(offset)) if offset else None
-    except ValueError:
-        offset_minutes = None
+    offset_minutes = _utc_offset(kv.get("utc_offset_minutes"))
     return SystemInfo(
         caption=kv.get("caption", "") or "", version=kv.get("version", "") or "",
         service_pack=kv.get("service_pack", "") or "", architecture=kv.get("architecture", "") or "",
@@ -82,6 +88,18 @@ def parse_system(text: str) -> SystemInfo:
         reboot_flags=tuple(k for k in REBOOT_MARKERS if kv.flag(k)),
         hotfixes=tuple(sorted({h.upper() for h in kv.all("hotfix") if h})),
         products=tuple(products))
+
+
+def _utc_offset(text: Optional[str]) -> Optional[int]:
+    """Minutes east of UTC, or None when the host printed no usable offset ("inf", "nan", 10^400, ±25 h):
+    an unreadable value a host sent is unknown, never a crash of every check reading the system facts."""
+    try:
+        minutes = float(text) if text else None
+    except ValueError:
+        return None
+    if minutes is None or not math.isfinite(minutes) or abs(minutes) > MAX_UTC_OFFSET_MINUTES:
+        return None
+    return int(minutes)
 
 
 def parse_features(text: str) -> FeatureList:
@@ -178,6 +196,30 @@ def parse_events(text: str) -> Tuple[Tuple[Event, ...], Optional[str]]:
     if kv.noise and not events:
         return (), "events probe output unreadable" + _noise(kv)
     return tuple(events), None
+
+
+@dataclass(frozen=True)
+class EventSearch:
+    """One query of the events probe: which log and event id, how many events came back, and whether the
+    log could be read ("read", or "error:<message>", e.g. the log does not exist on this host)."""
+    log: str
+    event_id: str
+    count: int
+    state: str
+
+    @property
+    def readable(self) -> bool:
+        return self.state == "read"
+
+
+def parse_event_searches(text: str) -> Tuple[EventSearch, ...]:
+    """The ``searched=`` lines of the events probe (absent from snapshots of older collectors)."""
+    searches = []
+    for line in KeyValues(text).all("searched"):
+        parts = line.split("|", 3)
+        if len(parts) == 4 and parts[2].isdigit() and len(parts[2]) < 7:
+            searches.append(EventSearch(parts[0], parts[1], int(parts[2]), parts[3]))
+    return tuple(searches)
 
 
 def _noise(kv: KeyValues) -> str:

@@ -27,8 +27,8 @@ from ocscheck.parsers.appcmd import parse_site_list
 from ocscheck.parsers.dcdiag import DcdiagReport, parse_dcdiag
 from ocscheck.parsers.decode import decode_output
 from ocscheck.parsers.features import FeatureList
-from ocscheck.parsers.hostinfo import (Event, OcsInfo, SystemInfo, parse_events, parse_features, parse_ocs,
-                                       parse_system)
+from ocscheck.parsers.hostinfo import (Event, EventSearch, OcsInfo, SystemInfo, parse_event_searches,
+                                       parse_events, parse_features, parse_ocs, parse_system)
 from ocscheck.parsers.netsh import parse_sslcert
 from ocscheck.parsers.repadmin import RepadminReport, parse_showrepl_csv
 from ocscheck.values.host import ProbeOutput
@@ -152,6 +152,10 @@ class HostFacts:
         if error:
             raise FactUnavailable(Reason.PROTOCOL, f"event logs unreadable ({output.source}): {error}")
         return events
+
+    def event_searches(self) -> Tuple[EventSearch, ...]:
+        """Which logs the events probe read, and how many events each query returned."""
+        return parse_event_searches(self.probe("events").text)
 
     def _parsed(self, probe: str, what: str, parse):
         output = self.probe(probe)
