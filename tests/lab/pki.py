@@ -166,14 +166,20 @@ class Pki:
                    signed_by: Optional[PrivateKey] = None, delta: Optional[str] = None,
                    delta_revoked: Iterable[x509.Certificate] = ()) -> None:
         """Publish both CAs' CRLs where the CDPs point (the issuing CA's with the scenario's faults).
-        ``delta``: None (no delta CRL), "published" (announced and served) or "missing" (announced only)."""
+        ``delta``: None (no delta CRL), "published" (announced and served), "missing" (announced only),
+        "expired" (served past its nextUpdate), "newer-base" (served, but the delta of base CRL number 5
+        while the base is number 1) or "not-a-delta" (a complete CRL served at the delta URL)."""
         crl_dir.mkdir(parents=True, exist_ok=True)
         (crl_dir / f"{self.tag}-root.crl").write_bytes(self.crl(self.root))
         (crl_dir / f"{self.tag}-issuing.crl").write_bytes(
             self.crl(self.issuing, revoked, next_update_in, signed_by,
                      freshest=self.issuing_delta_url if delta else None))
-        if delta == "published":
-            (crl_dir / f"{self.tag}-issuing+.crl").write_bytes(self.crl(self.issuing, delta_revoked, delta_of=1))
+        served = {"published": lambda: self.crl(self.issuing, delta_revoked, delta_of=1),
+                  "expired": lambda: self.crl(self.issuing, delta_revoked, next_update_in=-1, delta_of=1),
+                  "newer-base": lambda: self.crl(self.issuing, delta_revoked, delta_of=5),
+                  "not-a-delta": lambda: self.crl(self.issuing, delta_revoked)}
+        if delta in served:
+            (crl_dir / f"{self.tag}-issuing+.crl").write_bytes(served[delta]())
 
     def bundle(self, path: Path, with_issuing: bool = True) -> Path:
         """The site's CA bundle (what the GPO distributes): the root, and the issuing CA by default."""
