@@ -58,6 +58,8 @@ def test_subject_is_not_the_server_fqdn(tls_lab):
     assert outcome.summary == "subject CN is ocs-old.todorovic.adds, not the server FQDN ocs.todorovic.adds"
     assert 'Subject = "CN=ocs.todorovic.adds"' in outcome.remediation
     assert 'certreq -submit -config "<CA server>\\Todorovic Issuing CA"' in outcome.remediation
+    assert "[RequestAttributes]\nCertificateTemplate = WebServer\n" in outcome.remediation
+    assert "duplicate it on the CA" in outcome.remediation  # clientAuth needs a duplicated template
 
 
 def test_san_without_sip_name(tls_lab):
