@@ -209,3 +209,24 @@ def permissive_openssl_env(directory: Path) -> Dict[str, str]:
     conf.write_text("openssl_conf = lab_conf\n[lab_conf]\nssl_conf = lab_ssl\n[lab_ssl]\n"
                     "system_default = lab_default\n[lab_default]\nCipherString = DEFAULT:@SECLEVEL=0\n")
     return {**os.environ, "OPENSSL_CONF": str(conf)}
+
+
+def publish_in_ad(conn, config_dn: str, kind: str, cn: str, der: bytes) -> str:
+    """What `certutil -dspublish -f <file> RootCA|SubCA` creates in a forest: a certificationAuthority object
+    named by the CA under CN=Certification Authorities (RootCA) or CN=AIA (SubCA) of the configuration
+    partition. ``conn``: an administrator's ldap3 connection. Returns the object's DN."""
+    pks = f"CN=Public Key Services,CN=Services,{config_dn}"
+    container = {"RootCA": f"CN=Certification Authorities,{pks}", "SubCA": f"CN=AIA,{pks}"}[kind]
+    dn = f"CN={cn},{container}"
+    raising, conn.raise_exceptions = conn.raise_exceptions, False
+    try:
+        for parent in (pks, container):
+            conn.add(parent, "container")  # present on a real forest: "entryAlreadyExists" is fine
+        conn.delete(dn)
+        # certificationAuthority must hold the two revocation lists too; certutil writes a placeholder.
+        if not conn.add(dn, "certificationAuthority", {"cACertificate": der, "authorityRevocationList": b"\x00",
+                                                       "certificateRevocationList": b"\x00"}):
+            raise RuntimeError(f"cannot publish {cn} in {container}: {conn.result}")
+    finally:
+        conn.raise_exceptions = raising
+    return dn
