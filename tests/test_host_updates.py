@@ -147,3 +147,21 @@ def test_infinite_utc_offset_does_not_crash_host_checks(tmp_path):
     for phase in ("preflight", "post"):
         outcomes = judge(make_site(), ["host.*"], phase, inputs=inputs)
         assert {k: str(o.status) for k, o in outcomes.items() if str(o.status) != "pass"} == {}, phase
+
+
+def test_snapshot_of_an_older_collector_without_searched_lines_warns(tmp_path):
+    host = scenarios.variant("kb974571")
+    host["events"] = {}  # collect.ps1 before the OCS log was read: no "searched=" lines
+    snapshot = tmp_path / "old.txt"
+    snapshot.write_text(scenarios.snapshot_text(host), newline="")
+    outcome = judge(make_site(), ["host.kb974571"], "post",
+                    inputs=Inputs(host_snapshots={"server": snapshot}))["host.kb974571"]
+    assert str(outcome.status) == "warn" and "older collect.ps1" in outcome.summary
+
+
+def test_snapshot_exit_code_of_5000_digits_is_an_error_not_a_crash(tmp_path):
+    snapshot = tmp_path / "huge-exit.txt"
+    snapshot.write_text("ocscheck-snapshot 1\n[probe system exit=" + "9" * 5000 + "]\nAAAA\n")
+    outcome = judge(make_site(), ["host.os"], "preflight",
+                    inputs=Inputs(host_snapshots={"server": snapshot}))["host.os"]
+    assert str(outcome.status) == "error" and "is not a process exit code" in outcome.summary

@@ -102,6 +102,7 @@ class SnapshotError(ValueError):
     pass
 
 
+MAX_EXIT_DIGITS = 10  # a Windows exit code is a 32-bit value: at most 10 decimal digits
 _SECTION = re.compile(r"^\[probe ([a-z0-9-]+) exit=(-?\d+)\]$")
 
 
@@ -135,6 +136,9 @@ def read_snapshot(path: Path) -> Snapshot:
         match = _SECTION.match(line)
         if match:
             close()
+            if len(match.group(2).lstrip("-")) > MAX_EXIT_DIGITS:  # int() of 5,000 digits raises: say so
+                raise SnapshotError(f"{path}: probe {match.group(1)}: exit code of {len(match.group(2))} "
+                                    f"characters is not a process exit code")
             current, chunks = (match.group(1), int(match.group(2))), []
         elif current is not None:
             chunks.append(line)
