@@ -149,7 +149,9 @@ def test_target_from_the_internal_srv_record(tls_lab, dns_views):
     lab = tls_lab()
     site = make_site({**lab.site(pin_address=False), "dns": dns_views(good_internal())})
     outcomes = judge(site, IDS + ["cert.*"])
-    assert {o.status for o in outcomes.values()} == {Status.PASS}
+    # cert.ca-published reads LDAP, which this site has not: it skips
+    assert {i: o.status for i, o in outcomes.items() if o.status is not Status.PASS} == \
+        {"cert.ca-published": Status.SKIP}
     evidence = outcomes["sip.tls"].evidence
     assert evidence[0] == "target sip.todorovic.fr:5061: SRV _sip._tls.todorovic.fr -> 0 0 5061 sip.todorovic.fr"
     assert evidence[1].startswith("sip.todorovic.fr (127.0.0.20, internal DNS):5061: TLSv1.3")

@@ -256,7 +256,8 @@ def host_sql_backend(ctx: CheckContext) -> Result:
     service = host.ocs().service(SQL_SERVICE)
     if service is None:
         return Result.fail(f"service {SQL_SERVICE} is not installed: no Standard Edition back end",
-                           [f"source: {host.source}", f"no service named {SQL_SERVICE}"],
+                           [f"no service named {SQL_SERVICE} among the {len(host.ocs().services)} services "
+                            f"listed"],
                            f"On {host.name}: run the OCS 2007 R2 Standard Edition setup (Deploy Standard Edition "
                            f"Server), which installs SQL Server 2005 Express with the instance RTC.")
     evidence = [f"{service.name}: {service.state} ({service.start_mode})"]
