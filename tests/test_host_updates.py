@@ -165,3 +165,25 @@ def test_snapshot_exit_code_of_5000_digits_is_an_error_not_a_crash(tmp_path):
     outcome = judge(make_site(), ["host.os"], "preflight",
                     inputs=Inputs(host_snapshots={"server": snapshot}))["host.os"]
     assert str(outcome.status) == "error" and "is not a process exit code" in outcome.summary
+
+
+@pytest.mark.parametrize("log, event_id, provider, text, symptom", [
+    ("Office Communications Server", 12290, "OCS Server", "The evaluation period ... has expired.", True),
+    ("Application", 12290, "OCS Server", "The evaluation period ... has expired.", False),  # not the OCS log
+    ("Office Communications Server", 12290, "Other", "x", False),
+    ("System", 7024, "Service Control Manager", "terminated with service-specific error 3286842403 (0xC3E93C23).",
+     True),
+    ("System", 7024, "Service Control Manager", "Front-End;%%3286842403", True),
+    ("System", 7024, "Service Control Manager", "Front-End;%%-1008124893", True),
+    ("System", 7024, "Service Control Manager", "Front-End;-1008124893", True),
+    ("System", 7024, "Service Control Manager", "service-specific error C3E93C23", True),
+    ("System", 7024, "Service Control Manager", "Front-End;%%32868424031", False),
+    ("System", 7024, "Service Control Manager", "Front-End;%%-10081248935", False),
+    ("System", 7024, "Service Control Manager", "error 0xC3E93C231", False),
+    ("System", 7000, "Service Control Manager", "3286842403", False),
+])
+def test_licence_symptom_forms(log, event_id, provider, text, symptom):
+    from ocscheck.checks.host_updates import licence_symptom
+    from ocscheck.parsers.hostinfo import Event
+
+    assert licence_symptom(Event(log, event_id, "2026-11-27T05:00:00Z", provider, text, text)) is symptom

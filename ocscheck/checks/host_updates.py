@@ -18,8 +18,8 @@ SP1_BUILD = 7601  # Windows 7 / Server 2008 R2 SP1 (KB976932): includes security
 OCS_LOG, OCS_PROVIDER = "Office Communications Server", "OCS Server"
 # The OCS services' service-specific error 0xC3E93C23 as System 7024 renders it: "3286842403 (0xC3E93C23)",
 # "%%3286842403" or "%%-1008124893" (the same 32 bits read as a signed Int32), and the bare hex.
-_LICENCE_ERROR = re.compile(r"(?<![0-9A-Za-z-])(?:%%)?(?:3286842403|-1008124893)(?![0-9])|0x?c3e93c23(?![0-9a-f])",
-                            re.IGNORECASE)
+_LICENCE_ERROR = re.compile(r"(?<![0-9A-Za-z-])(?:%%)?(?:3286842403|-1008124893)(?![0-9])"
+                            r"|(?<![0-9A-Za-z])(?:0x)?c3e93c23(?![0-9a-z])", re.IGNORECASE)
 
 
 def _os_line(info: SystemInfo) -> str:
