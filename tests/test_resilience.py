@@ -58,7 +58,7 @@ timeout = {TIMEOUT}
         elapsed = time.monotonic() - started
     assert result.exit_code == 3, result.output
     checks = {c["id"]: c for c in json.loads((out / "r.json").read_text())["checks"]}
-    assert len(checks) == 31
+    assert len(checks) == 33
     # Checks run concurrently and dead hosts are remembered: the run costs a few timeouts, not one per check.
     assert elapsed < 6 * TIMEOUT, elapsed
     assert all(c["duration_s"] <= 3 * TIMEOUT + 0.5 for c in checks.values())
@@ -73,8 +73,8 @@ timeout = {TIMEOUT}
             assert check["status"] == "error", (check_id, check["status"], check["summary"])
             assert "timed out" in check["summary"] or "unreachable" in check["summary"], (check_id, check["summary"])
     testsuites = ET.parse(out / "j.xml").getroot()
-    assert len(testsuites.findall(".//testcase")) == 31
-    assert (out / "r.html").read_text().count('class="check ') == 31
+    assert len(testsuites.findall(".//testcase")) == 33
+    assert (out / "r.html").read_text().count('class="check ') == 33
     for written in out.iterdir():
         text = written.read_text()
         assert "S3cret" not in text, written.name
