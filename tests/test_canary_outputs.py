@@ -6,23 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from ocscheck.cli import main
 from ocscheck.siteinit import render_site
 from tests.lab.samba import READER_ENV, Lab
 from tests.test_canary import leaks
-from tests.winrm_endpoint import PASSWORD_ENV, scenarios
+from tests.winrm_endpoint import PASSWORD_ENV
 
 CANARY = "Canary-7c1d+/Pw=q&z é-long-enough-to-be-seen"
 FORMATS = ("text", "json", "junit", "junit-jenkins", "html", "markdown")
-
-
-@pytest.fixture
-def endpoint(winrm_endpoint):
-    winrm_endpoint.set_scenario(scenarios.ready_host())
-    return winrm_endpoint
 
 
 def test_a_refused_password_is_in_no_output(samba_good: Lab, endpoint, tmp_path: Path):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import ldap3
+import pytest
 
 from ocscheck.model import Status
 from tests.helpers import judge, make_site
@@ -94,3 +96,37 @@ def test_ldap_cdp_on_a_dc_that_refuses(tls_lab):
     assert outcome.status is Status.FAIL
     assert outcome.summary.startswith(f"CRL {ldap_url(dn)} of ocs.todorovic.adds cannot be fetched (refused: ")
     assert "cannot connect to 127.0.0.60:636" in outcome.summary
+
+
+def delta_ldap_url(dn: str) -> str:
+    return f"ldap:///{quote(dn, safe='=,')}?deltaRevocationList?base?objectClass=cRLDistributionPoint"
+
+
+def publish_with_delta(samba_lab, pki: Pki, base: bytes, delta: bytes) -> str:
+    """The base and the delta CRL on the same cRLDistributionPoint object, as AD CS publishes them."""
+    dn = publish(samba_lab, pki, base)
+    with samba_lab.dc1.admin() as conn:
+        assert conn.modify(dn, {"deltaRevocationList": [(ldap3.MODIFY_REPLACE, [delta])]}), conn.result
+    return dn
+
+
+@pytest.mark.parametrize("delta_kind, status, text", [
+    ("current", Status.PASS, None),
+    ("listing", Status.FAIL, "is REVOKED since"),
+    ("expired", Status.FAIL, "is stale"),
+])
+def test_ldap_delta_crl_is_read_from_delta_revocation_list(samba_lab, tls_lab, tmp_path, delta_kind, status, text):
+    # The base CRL announces the LDAP delta URL (Freshest CRL); the delta must be read from deltaRevocationList,
+    # not from certificateRevocationList (which holds the base, listing nothing).
+    pki = Pki()
+    dn = f"CN={pki.issuing_name},{HOST_DN}"
+    leaf = pki.leaf(sans=GOOD_SANS, cdp=[ldap_url(dn)])
+    lab = tls_lab(pki=pki, leaf=leaf, https=False)
+    delta = pki.crl(pki.issuing, revoked=[leaf.cert] if delta_kind == "listing" else [],
+                    next_update_in=-1 if delta_kind == "expired" else 7, delta_of=1)
+    publish_with_delta(samba_lab, pki, pki.crl(pki.issuing, freshest=delta_ldap_url(dn)), delta)
+    outcome = judge(site_for(samba_lab, lab, tmp_path), ["cert.revocation"], env=samba_lab.env)["cert.revocation"]
+    assert outcome.status is status, outcome.summary
+    assert any(e.startswith(f"delta CRL {delta_ldap_url(dn)} of Todorovic Issuing CA: ") for e in outcome.evidence)
+    if text:
+        assert text in outcome.summary and delta_ldap_url(dn) in outcome.summary

@@ -78,3 +78,23 @@ def test_a_name_attribute_longer_than_x509_allows_is_evidence_not_stderr(tmp_pat
                           capture_output=True, text=True, timeout=60, env=dict(os.environ))
     assert "subject commonName is 108 characters, more than X.509's 64" in done.stdout
     assert "Warning" not in done.stderr, done.stderr
+
+
+def test_certificate_request_names_the_template_and_the_san_extension():
+    """Findings §9: an enterprise CA refuses a request without a template; the SAN goes in [Extensions]."""
+    from ocscheck.checks.cert.source import request_inf
+
+    inf = request_inf("ocs.todorovic.adds", ["ocs.todorovic.adds", "sip.todorovic.fr"])
+    sections = {}
+    current = None
+    for line in inf.splitlines():
+        if line.startswith("["):
+            current = line
+            sections[current] = []
+        elif not line.startswith(";"):
+            sections[current].append(line.split(";")[0].strip())
+    assert sections["[RequestAttributes]"] == ["CertificateTemplate = WebServer"]
+    assert sections["[Extensions]"] == ['2.5.29.17 = "{text}"', '_continue_ = "dns=ocs.todorovic.adds&"',
+                                        '_continue_ = "dns=sip.todorovic.fr"']
+    assert sections["[EnhancedKeyUsageExtension]"] == ["OID = 1.3.6.1.5.5.7.3.1"]  # WebServer: serverAuth only
+    assert "SAN=" not in inf  # the EDITF_ATTRIBUTESUBJECTALTNAME2 form is a CA-wide risk: not offered

@@ -3,9 +3,7 @@ endpoint answering as Windows Server 2008 R2, per scenario; and the same scenari
 snapshot, which must give the same verdicts."""
 from __future__ import annotations
 
-import gc
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -17,28 +15,9 @@ from ocscheck.config import ConfigError
 from ocscheck.facts import Inputs
 from ocscheck.facts.store import FactUnavailable, Reason
 from tests.helpers import judge, make_site
-from tests.winrm_endpoint import PASSWORD, PASSWORD_ENV, env, scenarios
+from tests.winrm_endpoint import PASSWORD, PASSWORD_ENV, env, judge_variant, release_runs, scenarios
 
-def release_runs() -> None:
-    """Let the runner's check threads end, then collect: the runs' facts go, their shells are deleted."""
-    for thread in threading.enumerate():
-        if thread.name.startswith("check "):
-            thread.join(5)
-    gc.collect()
-
-
-@pytest.fixture
-def endpoint(winrm_endpoint):  # noqa: F811
-    winrm_endpoint.set_scenario(scenarios.ready_host())
-    release_runs()  # earlier runs' shells are deleted now, not during this test
-    winrm_endpoint.clear_requests()
-    return winrm_endpoint
-
-
-def run(endpoint, variant: str, phase: str, ids=("host.*",), overrides=None, **kwargs):
-    endpoint.set_scenario(scenarios.variant(variant))
-    site = make_site({**endpoint.site_overrides("server"), **(overrides or {})})
-    return judge(site, list(ids), phase, env=env(), **kwargs)
+run = judge_variant
 
 
 def statuses(outcomes):
@@ -55,7 +34,8 @@ def test_ready_host_passes_preflight(endpoint):
 def test_ready_host_passes_post(endpoint):
     outcomes = run(endpoint, "ready", "post")
     assert statuses(outcomes) == {i: "pass" for i in ("host.kb974571", "host.pending-reboot", "host.virtual",
-                                                      "host.install-paths", "host.services", "host.ocs-version")}
+                                                      "host.install-paths", "host.services", "host.ocs-version",
+                                                      "host.sql-backend")}
     assert "12 installed OCS services" in outcomes["host.services"].summary
 
 
@@ -79,7 +59,7 @@ def test_kb974571_installed_fails_preflight(endpoint):
 
 def test_kb974571_installed_post_without_symptoms_passes(endpoint):
     outcome = run(endpoint, "kb974571", "post", ["host.kb974571"])["host.kb974571"]
-    assert str(outcome.status) == "pass" and "without licence symptoms" in outcome.summary
+    assert str(outcome.status) == "pass" and "no licence symptom is logged" in outcome.summary
 
 
 def test_kb974571_installed_post_with_licence_events_fails(endpoint):
@@ -96,13 +76,13 @@ def test_kb974571_symptoms_before_the_last_boot_are_history(endpoint):
 def test_missing_feature_remediation_lists_exactly_it(endpoint):
     outcome = run(endpoint, "feature-missing", "preflight", ["host.features"])["host.features"]
     assert str(outcome.status) == "fail"
-    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature Desktop-Experience"
+    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature 'Desktop-Experience'"
 
 
 def test_required_features_come_from_the_site(endpoint):
     outcome = run(endpoint, "ready", "preflight", ["host.features"],
                   {"host": {"required_features": ["Web-WebServer", "SMTP-Server"]}})["host.features"]
-    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature SMTP-Server"
+    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature 'SMTP-Server'"
 
 
 def test_windows_2008_features_from_servermanagercmd(endpoint):
@@ -141,7 +121,7 @@ def test_stopped_services_fail_and_absent_ones_do_not(endpoint):
     outcome = run(endpoint, "services-stopped", "post", ["host.services"])["host.services"]
     assert str(outcome.status) == "fail"
     assert outcome.summary == "2 OCS service(s) not running: RTCCAS, RtcSrv"
-    assert outcome.remediation.endswith("Start-Service RTCCAS,RtcSrv")
+    assert outcome.remediation.endswith("Start-Service 'RTCCAS','RtcSrv'")
     assert not any("RTCACD" in e for e in outcome.evidence)
 
 

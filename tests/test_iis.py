@@ -79,6 +79,8 @@ def test_nothing_on_443(tls_lab):
     assert outcome.status is Status.FAIL
     assert outcome.summary.startswith("IIS does not answer TLS on ocs.todorovic.adds:443 (refused: ")
     assert "Bindings > Add: https, port 443" in outcome.remediation
+    assert ("appcmd.exe set site /site.name:\"Default Web Site\" /+bindings.[protocol='https',"
+            "bindingInformation='*:443:']") in outcome.remediation
 
 
 def test_host_binding_read_from_a_snapshot_matches(tls_lab, tmp_path):
@@ -88,7 +90,7 @@ def test_host_binding_read_from_a_snapshot_matches(tls_lab, tmp_path):
     inputs = Inputs(host_snapshots={"server": snapshot(tmp_path, certs.thumbprint(leaf.cert))})
     outcome = judge(make_site(lab.site()), [ID], inputs=inputs)[ID]
     assert outcome.status is Status.PASS, outcome.summary
-    assert any(e.startswith(f"host: sslcert 0.0.0.0:443 hash {certs.thumbprint(leaf.cert)}") for e in outcome.evidence)
+    assert f"host: https/*:443: served by sslcert 0.0.0.0:443 hash {certs.thumbprint(leaf.cert)}" in outcome.evidence
 
 
 def test_host_binding_of_another_certificate_and_no_https_binding(tls_lab, tmp_path):
@@ -117,8 +119,8 @@ def test_good_labs_together_read_the_binding_over_winrm(tmp_path):
     finally:
         stop_tls()
     assert outcome.status is Status.PASS, outcome.summary
-    assert any(e.startswith(f"host: sslcert 0.0.0.0:443 hash {good_lab_thumbprint(tmp_path / 'tls')}; Default Web "
-                            f"Site bindings ") for e in outcome.evidence)
+    assert f"host: https/*:443: served by sslcert 0.0.0.0:443 hash {good_lab_thumbprint(tmp_path / 'tls')}" \
+        in outcome.evidence
 
 
 def test_configured_host_side_that_cannot_be_read_is_an_error_not_a_pass(tls_lab):
@@ -129,3 +131,63 @@ def test_configured_host_side_that_cannot_be_read_is_an_error_not_a_pass(tls_lab
     outcome = judge(make_site(overrides), ("iis.https-binding",), env={"PW": "x"})["iis.https-binding"]
     assert outcome.status is Status.ERROR, (outcome.summary, outcome.evidence)
     assert "binding could not be read on the host (refused" in outcome.summary
+
+
+def host_snapshot(tmp_path: Path, netsh: bytes, sites: bytes) -> Path:
+    path = tmp_path / "bound.snapshot"
+    path.write_text("ocscheck-snapshot 1\nhost=OCS\ntaken=2026-11-27T08:00:00Z\n"
+                    f"[probe sslcert exit=0]\n{base64.b64encode(netsh).decode()}\n"
+                    f"[probe sites exit=0]\n{base64.b64encode(sites).decode()}\n")
+    return path
+
+
+def netsh_entry(ipport: str, thumbprint: str) -> bytes:
+    """`netsh http show sslcert` as Windows prints it with one entry ``ipport``."""
+    return (WINDOWS / "netsh-sslcert-443.cp437.txt").read_bytes().replace(
+        b"5e2c8a1f0b7d43e9a6c1f2d3b4a5968778695a4b", thumbprint.lower().encode()).replace(
+        b": 0.0.0.0:443", f": {ipport}".encode())
+
+
+def site_list(bindings: str) -> bytes:
+    return f'SITE "Default Web Site" (id:1,bindings:http/*:80:,{bindings},state:Started)\r\n'.encode()
+
+
+def test_binding_on_the_servers_address_is_valid(tls_lab, tmp_path):
+    # IIS Manager > Bindings > https, IP address 127.0.0.20 (not "All Unassigned"): http.sys holds
+    # the certificate under 127.0.0.20:443 and no 0.0.0.0:443 entry exists.
+    pki = Pki()
+    leaf = pki.leaf(sans=GOOD_SANS)
+    lab = tls_lab(pki=pki, leaf=leaf)
+    thumbprint = certs.thumbprint(leaf.cert)
+    path = host_snapshot(tmp_path, netsh_entry("127.0.0.20:443", thumbprint), site_list("https/127.0.0.20:443:"))
+    outcome = judge(make_site(lab.site()), [ID], inputs=Inputs(host_snapshots={"server": path}))[ID]
+    assert outcome.status is Status.PASS, outcome.summary
+    assert f"host: https/127.0.0.20:443: served by sslcert 127.0.0.20:443 hash {thumbprint}" in outcome.evidence
+
+
+@pytest.mark.parametrize("host_name, status", [("portal.todorovic.fr", Status.FAIL),
+                                               ("ocs.todorovic.adds", Status.WARN)])
+def test_host_name_in_the_https_binding_is_flagged(tls_lab, tmp_path, host_name, status):
+    pki = Pki()
+    leaf = pki.leaf(sans=GOOD_SANS)
+    lab = tls_lab(pki=pki, leaf=leaf)
+    path = host_snapshot(tmp_path, netsh_entry("0.0.0.0:443", certs.thumbprint(leaf.cert)),
+                         site_list(f"https/*:443:{host_name}"))
+    outcome = judge(make_site(lab.site()), [ID], inputs=Inputs(host_snapshots={"server": path}))[ID]
+    assert outcome.status is status, outcome.summary
+    assert f"the https binding https/*:443:{host_name} has a host name" in outcome.summary
+    assert "bindingInformation='*:443:" in outcome.remediation
+
+
+def test_no_https_binding_gets_the_appcmd_line(tls_lab, tmp_path):
+    pki = Pki()
+    leaf = pki.leaf(sans=GOOD_SANS)
+    lab = tls_lab(pki=pki, leaf=leaf)
+    thumbprint = certs.thumbprint(leaf.cert)
+    path = host_snapshot(tmp_path, netsh_entry("0.0.0.0:443", thumbprint), site_list("net.tcp/808:*"))
+    outcome = judge(make_site(lab.site()), [ID], inputs=Inputs(host_snapshots={"server": path}))[ID]
+    assert outcome.status is Status.FAIL
+    assert outcome.summary == "Default Web Site has no https binding on port 443"
+    assert ("%windir%\\system32\\inetsrv\\appcmd.exe set site /site.name:\"Default Web Site\" "
+            "/+bindings.[protocol='https',bindingInformation='*:443:']") in outcome.remediation
+    assert f"netsh http add sslcert ipport=0.0.0.0:443 certhash={thumbprint} " in outcome.remediation

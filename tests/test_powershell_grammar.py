@@ -335,7 +335,7 @@ def test_features_fix_parses(tmp_path):
     outcome = host_outcome("host.features", "preflight", tmp_path,
                            features=scenarios._features("Desktop-Experience", "MSMQ-Server"))
     assert outcome.status == Status.FAIL
-    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature MSMQ-Server,Desktop-Experience"
+    assert outcome.remediation == "Import-Module ServerManager; Add-WindowsFeature 'MSMQ-Server','Desktop-Experience'"
     assert syntax_errors(outcome.remediation) == []
 
 
@@ -345,17 +345,14 @@ def test_services_fix_parses(tmp_path):
     assert outcome.status == Status.FAIL
     prose, _, command = outcome.remediation.partition(": ")
     assert prose == "On ocs.todorovic.adds"
-    assert command == ("Set-Service RTCIMMCU -StartupType Automatic ; Set-Service RtcSrv -StartupType Automatic"
-                       " ; Start-Service RTCCAS,RTCIMMCU,RtcSrv")
+    assert command == ("Set-Service 'RTCIMMCU' -StartupType Automatic ; Set-Service 'RtcSrv' -StartupType Automatic"
+                       " ; Start-Service 'RTCCAS','RTCIMMCU','RtcSrv'")
     assert syntax_errors(command) == []
 
 
-# The services and features fixes print names bare, not through ps_quote. The names come from the
-# site file ([host] ocs_services, required_features) and, for services, also from the host: a name
-# holding $ (SQL Server's instance services are MSSQL$<instance>), a quote, a space or a ; is not one
-# literal argument. A known gap outside this test's scope (ocscheck/checks/host.py); strict, so the
-# day the fixes quote their names this fails and the marker goes.
-@pytest.mark.xfail(strict=True, reason="host.services prints service names bare (MSSQL$RTC expands $RTC)")
+# The services and features fixes quote each name with ps_quote. The names come from the site file
+# ([host] ocs_services, required_features) and, for services, also from the host: a name holding $
+# (SQL Server's instance services are MSSQL$<instance>), a quote, a space or a ; stays one literal.
 @pytest.mark.parametrize("name", ["MSSQL$RTC", "O'Brien Svc", "Rtc;calc"])
 def test_services_fix_keeps_a_service_name_one_literal(tmp_path, name):
     outcome = host_outcome("host.services", "post", tmp_path, site={"host": {"ocs_services": [name]}},

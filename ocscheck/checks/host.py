@@ -9,8 +9,9 @@ import re
 from typing import List, Optional, Tuple
 
 from ocscheck.context import CheckContext
-from ocscheck.model import Phase, Result
-from ocscheck.parsers.hostinfo import SystemInfo
+from ocscheck.model import Result
+from ocscheck.powershell import ps_quote
+from ocscheck.parsers.hostinfo import ServiceState, SystemInfo
 from ocscheck.registry import check
 
 NEEDS = ("winrm.server",)
@@ -22,8 +23,6 @@ VCREDIST_X64_CODES = {
     "{4B6C7001-C7D6-3710-913E-5BC23FCE91E6}": "9.0.30729.4148 (ATL update)",
     "{5FCE6D76-F5DC-37AB-B2B8-22AB8CEDB1D4}": "9.0.30729.6161 (MFC update)",
 }
-# service-specific error of the OCS services when KB974571 is installed without ocsasnfix (0xC3E93C23)
-LICENCE_ERROR = ("3286842403", "c3e93c23")
 # Win32_ComputerSystem manufacturer/model fragments of the common hypervisors.
 HYPERVISORS = (
     ("vmware", "VMware"),
@@ -40,10 +39,6 @@ HYPERVISORS = (
 def _os_line(info: SystemInfo) -> str:
     sp = f" {info.service_pack}" if info.service_pack else ""
     return f"{info.caption.strip()}{sp} ({info.version}, {info.architecture})"
-
-
-def _is_2008r2(info: SystemInfo) -> bool:
-    return info.os_version == (6, 1) and "server" in info.caption.lower()
 
 
 @check("host.os", title="64-bit Windows Server 2008 or 2008 R2", phases=("preflight",), needs=NEEDS)
@@ -98,7 +93,8 @@ def host_features(ctx: CheckContext) -> Result:
     if features.source == "ServerManagerCmd":
         fix = " & ".join(f"ServerManagerCmd -install {name}" for name in missing)
     else:
-        fix = "Import-Module ServerManager; Add-WindowsFeature " + ",".join(missing)
+        # Each name one PowerShell literal: names come from the site file and must not expand or split.
+        fix = "Import-Module ServerManager; Add-WindowsFeature " + ",".join(ps_quote(n) for n in missing)
     return Result.fail(f"{len(missing)} required feature(s) missing: {', '.join(missing)}", evidence, fix)
 
 
@@ -127,65 +123,6 @@ def host_vcredist(ctx: CheckContext) -> Result:
                        [f"{len(info.products)} products registered in the 64-bit Uninstall key"],
                        "Run \\Setup\\amd64\\vcredist_x64.exe /q from the OCS 2007 R2 media on "
                        f"{ctx.facts.host('server').name}.")
-
-
-@check("host.kb974571", title="KB974571 is not blocking activation", phases=("preflight", "post"),
-       severity="critical", needs=NEEDS)
-def host_kb974571(ctx: CheckContext) -> Result:
-    """KB974571 (MS09-056) must not be installed before OCS setup; after setup it needs ocsasnfix.
-
-    Why: with KB974571 installed, activation fails ("[0xC3EC78D8] Failed to read the Office
-    Communications Server version information"); installed after setup without ocsasnfix.exe, the
-    services stop with the licence symptoms: Application event 12290 ("evaluation period … expired")
-    and System event 7024 with service-specific error 3286842403 (0xC3E93C23).
-    Preflight: installed = fail. Post: installed and a symptom event since the last boot = fail.
-    Fix: preflight `wusa /uninstall /kb:974571 /quiet` then reboot; post: run ocsasnfix.exe, then reboot.
-    Source: KB974571 rev 7.1, field reports, the tutorial.
-    """
-    host = ctx.facts.host("server")
-    info = ctx.facts.host("server").system()
-    if not info.has_hotfix("KB974571"):
-        return Result.ok("KB974571 is not installed", [f"{len(info.hotfixes)} hotfixes installed"])
-    if ctx.phase == Phase.PREFLIGHT:
-        return Result.fail("KB974571 is installed: OCS 2007 R2 activation will fail", ["KB974571 installed"],
-                           f"On {host.name}: wusa /uninstall /kb:974571 /quiet, then reboot; install it again "
-                           "after OCS setup and run ocsasnfix.exe before the next reboot.")
-    events = host.events()
-    symptoms = [e for e in events if _licence_symptom(e.log, e.id, e.data + " " + e.message)
-                and (info.last_boot is None or e.time >= info.last_boot)]
-    if symptoms:
-        evidence = [f"{e.log} {e.id} {e.time} {e.provider}: {e.message[:160]}" for e in symptoms[:5]]
-        return Result.fail("KB974571 is installed and the OCS licence symptoms are logged: run ocsasnfix.exe",
-                           evidence, f"On {host.name}, as administrator: ocsasnfix.exe (from the KB974571 "
-                                     "package for OCS 2007 R2), then reboot and check the OCS services start.")
-    return Result.ok("KB974571 is installed without licence symptoms (ocsasnfix was applied)",
-                     [f"no event 12290 / 7024 (0xC3E93C23) since the last boot ({info.last_boot or 'unknown'})"])
-
-
-def _licence_symptom(log: str, event_id: int, text: str) -> bool:
-    text = text.lower()
-    if log.lower() == "application" and event_id == 12290:
-        return True
-    return log.lower() == "system" and event_id == 7024 and any(code in text for code in LICENCE_ERROR)
-
-
-@check("host.kb975858", title="KB975858 is installed on Windows Server 2008 R2", phases=("preflight",),
-       needs=NEEDS)
-def host_kb975858(ctx: CheckContext) -> Result:
-    """On Windows Server 2008 R2, KB975858 is installed before OCS setup.
-
-    Why: the tutorial requires it on 2008 R2 before installing OCS 2007 R2 (tutorial-only fact).
-    Fix: download KB975858 for Windows Server 2008 R2 x64 and install it (wusa <file>.msu /quiet).
-    Source: the tutorial.
-    """
-    info = ctx.facts.host("server").system()
-    if not _is_2008r2(info):
-        return Result.ok(f"not needed on {info.caption.strip() or info.version}", [_os_line(info)])
-    if info.has_hotfix("KB975858"):
-        return Result.ok("KB975858 is installed", [_os_line(info)])
-    return Result.fail("KB975858 is missing on Windows Server 2008 R2", [_os_line(info)],
-                       f"Install KB975858 (Windows Server 2008 R2 x64) on {ctx.facts.host('server').name}: "
-                       "wusa Windows6.1-KB975858-x64.msu /quiet, then reboot.")
 
 
 @check("host.pending-reboot", title="No reboot is pending", phases=("preflight", "post"), severity="medium",
@@ -286,14 +223,49 @@ def host_services(ctx: CheckContext) -> Result:
     evidence = [f"{s.name}: {s.state} ({s.start_mode})" for s in installed]
     if not stopped:
         return Result.ok(f"all {len(installed)} installed OCS services are running", evidence)
-    names = ",".join(s.name for s in stopped)
-    fix = f"On {host.name}: Start-Service {names}"
-    disabled = [s.name for s in stopped if s.start_mode.lower() == "disabled"]
-    if disabled:
-        fix = f"On {host.name}: Set-Service {' ; Set-Service '.join(f'{n} -StartupType Automatic' for n in disabled)}" \
-              f" ; Start-Service {names}"
     return Result.fail(f"{len(stopped)} OCS service(s) not running: {', '.join(s.name for s in stopped)}",
-                       evidence, fix)
+                       evidence, f"On {host.name}: {start_services(stopped)}")
+
+
+def start_services(stopped: List[ServiceState]) -> str:
+    """The PowerShell that starts ``stopped`` (enabling the disabled ones first), each name one literal:
+    service names come from the site file and the host (MSSQL$RTC would expand $RTC if left bare)."""
+    names = ",".join(ps_quote(s.name) for s in stopped)
+    enable = [f"Set-Service {ps_quote(s.name)} -StartupType Automatic" for s in stopped
+              if s.start_mode.lower() == "disabled"]
+    return " ; ".join(enable + [f"Start-Service {names}"])
+
+
+SQL_SERVICE = "MSSQL$RTC"  # the Standard Edition back end: SQL Server 2005 Express instance RTC (findings §7, C)
+
+
+@check("host.sql-backend", title="The Standard Edition back end (SQL instance RTC) is running", phases=("post",),
+       severity="critical", needs=NEEDS)
+def host_sql_backend(ctx: CheckContext) -> Result:
+    """The Windows service MSSQL$RTC (the local SQL Server Express instance RTC) is installed and Running.
+
+    Why: a Standard Edition server keeps its user, configuration and conferencing data in the local SQL
+    instance RTC (databases RTC, RTCConfig, RTCDyn, RTCab); with it stopped the Front End cannot start or
+    answers 503, and users cannot sign in. host.services judges the OCS services themselves.
+    Fix: `Start-Service 'MSSQL$RTC'` (after `Set-Service 'MSSQL$RTC' -StartupType Automatic` when it is
+    disabled); when it is missing, OCS Standard Edition setup did not install its back end: run the Standard
+    Edition setup again.
+    Source: findings-2026-12 §7 (WMI Backend "(local)\rtc", service MSSQL$RTC, the four databases).
+    """
+    host = ctx.facts.host("server")
+    service = host.ocs().service(SQL_SERVICE)
+    if service is None:
+        return Result.fail(f"service {SQL_SERVICE} is not installed: no Standard Edition back end",
+                           [f"no service named {SQL_SERVICE} among the {len(host.ocs().services)} services "
+                            f"listed"],
+                           f"On {host.name}: run the OCS 2007 R2 Standard Edition setup (Deploy Standard Edition "
+                           f"Server), which installs SQL Server 2005 Express with the instance RTC.")
+    evidence = [f"{service.name}: {service.state} ({service.start_mode})"]
+    if service.state.lower() == "running":
+        return Result.ok(f"{SQL_SERVICE} is running", evidence)
+    return Result.fail(f"{SQL_SERVICE} is {service.state.lower() or 'not running'}: the OCS back end is down",
+                       evidence, f"On {host.name}: {start_services([service])}; if it stops again, read the "
+                                 f"Application event log (source MSSQL$RTC) and the SQL ERRORLOG.")
 
 
 @check("host.ocs-version", title="OCS 2007 R2 (major version 4) at the required build", phases=("post",),

@@ -10,12 +10,12 @@ from typing import List, Optional, Tuple
 
 from ocscheck.values import certs
 from ocscheck.context import CheckContext
+from ocscheck.checks.iis_binding import add_binding_fix, judge_host_binding, sslcert_fix
 from ocscheck.values.iis import HttpsBinding
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.model import Result
 from ocscheck.registry import check
 
-IIS_APPID = "{4dc3e181-e14b-4a21-b022-59fc669b0914}"  # the application id IIS registers its bindings with
 
 
 def _host_binding(ctx: CheckContext) -> Tuple[Optional[HttpsBinding], Optional[FactUnavailable]]:
@@ -24,6 +24,15 @@ def _host_binding(ctx: CheckContext) -> Tuple[Optional[HttpsBinding], Optional[F
         return ctx.facts.host("server").https_binding(), None
     except FactUnavailable as exc:
         return None, exc
+
+
+def _sip_thumbprint(ctx: CheckContext, fqdn: str, port: int) -> str:
+    """The OCS certificate's thumbprint (from 5061) for a fix, or a placeholder naming where to find it."""
+    try:
+        handshake = ctx.facts.tls.handshake(fqdn, port)
+    except FactUnavailable:
+        return "<thumbprint of the OCS certificate>"
+    return certs.thumbprint(handshake.chain[0]) if handshake.chain_pem else "<thumbprint of the OCS certificate>"
 
 
 def _component(status: int) -> Optional[str]:
@@ -46,11 +55,16 @@ def https_binding(ctx: CheckContext) -> Result:
     clients over https from the front end's IIS; the tutorial binds the OCS certificate to "Default Web Site"
     on 443 and runs iisreset. An anonymous GET of a component answers 401 (Windows authentication) when it is
     published, 404 when it is not; it is made with the site's CA bundle, like a domain client. When WinRM to
-    the server is configured, the certificate hash bound to 0.0.0.0:443 (netsh) and the Default Web Site's
-    https binding (appcmd) are compared too.
+    the server is configured, the Default Web Site's https bindings (appcmd) and the certificate http.sys
+    serves them with (netsh: the binding's own IP:port entry, else 0.0.0.0:port) are compared too: a binding
+    on all addresses (*:443) or on the server's address (10.0.0.20:443) is right; a host name in the binding
+    is flagged (the tutorial: "N'entrez pas de nom d'hôte"; IIS 7.5 has no SNI, and requests under any other
+    name get 404): another name than the server FQDN fails, the FQDN itself warns.
     Fix: IIS Manager > Default Web Site > Bindings > https 443 > the OCS certificate (or `netsh http add
     sslcert ipport=0.0.0.0:443 certhash=<thumbprint> appid={4dc3e181-e14b-4a21-b022-59fc669b0914}`), then
-    iisreset; missing components: run the OCS setup's activation of the Standard Edition server again.
+    iisreset; no https binding: `appcmd set site /site.name:"Default Web Site"
+    /+bindings.[protocol='https',bindingInformation='*:443:']` then the netsh line; a host name: remove the
+    binding and add it again without one; missing components: run the OCS setup's activation again.
     Source: the deployment tutorial (IIS binding); TechNet (internal web component virtual directories).
     """
     fqdn = ctx.site.deployment.server_fqdn
@@ -61,8 +75,9 @@ def https_binding(ctx: CheckContext) -> Result:
         if exc.reason not in (Reason.REFUSED, Reason.PROTOCOL):
             raise
         return Result.fail(f"IIS does not answer TLS on {fqdn}:{https_port} ({exc.reason}: {exc.detail})", [],
-                           f"On {fqdn}: IIS Manager > Default Web Site > Bindings > Add: https, port {https_port}, the "
-                           f"OCS certificate; then iisreset.")
+                           f"IIS Manager > Default Web Site > Bindings > Add: https, port {https_port}, no host name, "
+                           f"the OCS certificate; then iisreset. Or " +
+                           add_binding_fix(fqdn, https_port, _sip_thumbprint(ctx, fqdn, sip_port)))
     sip = ctx.facts.tls.handshake(fqdn, sip_port)
     if not web.chain_pem or not sip.chain_pem:
         raise FactUnavailable(Reason.PROTOCOL, f"{fqdn}: no certificate presented on "
@@ -73,11 +88,9 @@ def https_binding(ctx: CheckContext) -> Result:
                 f"thumbprint {web_print}",
                 f"{sip_port}: certificate {certs.subject(sip_leaf)}, thumbprint {sip_print}"]
     failures: List[str] = []
+    warnings: List[str] = []
     fixes: List[str] = []
-    bind_fix = (f"On {fqdn}: IIS Manager > Default Web Site > Bindings > https ({https_port}) > SSL certificate: the "
-                f"OCS certificate (thumbprint {sip_print}); or\nnetsh http delete sslcert ipport=0.0.0.0:{https_port}\n"
-                f"netsh http add sslcert ipport=0.0.0.0:{https_port} certhash={sip_print} appid={IIS_APPID}\n"
-                f"iisreset")
+    bind_fix = sslcert_fix(fqdn, f"0.0.0.0:{https_port}", sip_print)
     if web_print != sip_print:
         failures.append(f"port {https_port} presents a different certificate ({web_print}) than {sip_port} "
                         f"({sip_print})")
@@ -116,18 +129,15 @@ def https_binding(ctx: CheckContext) -> Result:
     if unread is not None:
         evidence.append(f"binding not read on the host ({unread.reason}: {unread.detail})")
     if binding is not None:
-        evidence.append(f"host: sslcert 0.0.0.0:{https_port} hash {binding.sslcert_hash or '(none)'}; Default Web Site "
-                        f"bindings {', '.join(binding.site_bindings) or '(none)'}")
-        if (binding.sslcert_hash or "").upper() != sip_print:
-            failures.append(f"the host binds {binding.sslcert_hash or 'no certificate'} to 0.0.0.0:{https_port}, "
-                            f"not the OCS certificate {sip_print}")
-            fixes.append(bind_fix)
-        if not any(b.lower().startswith("https/") and b.split(":")[1:2] == [str(https_port)]
-                   for b in binding.site_bindings):
-            failures.append(f"Default Web Site has no https binding on port {https_port}")
-            fixes.append(bind_fix)
+        judged = judge_host_binding(binding, fqdn, https_port, sip_print)
+        evidence += judged.evidence
+        failures += judged.failures
+        warnings += judged.warnings
+        fixes += judged.fixes
     if failures:
         return Result.fail("; ".join(failures), evidence, "\n".join(dict.fromkeys(fixes)))
+    if warnings:
+        return Result.warn("; ".join(warnings), evidence, "\n".join(dict.fromkeys(fixes)))
     if unread is not None and not unread.reason.skips:
         # A configured host that could not be read: the network half alone must not pass.
         return Result.error(f"{https_port} presents the OCS certificate, but the binding could not be read on the "

@@ -103,27 +103,42 @@ def sip_tls(ctx: CheckContext) -> Result:
 @check("sip.options", title="The SIP stack answers an OPTIONS request", phases=("post",), severity="high",
        needs=("sip",), depends=("sip.tls",))
 def sip_options(ctx: CheckContext) -> Result:
-    """A SIP OPTIONS sent over TLS to the SIP TLS target must get a SIP response; any status line passes.
+    """A SIP OPTIONS sent over TLS to the SIP TLS target must get a SIP response that says the Front End
+    is alive: 2xx, or an authentication answer (401, 403, 407); a 5xx fails naming the status; any other
+    status (another 4xx, a 3xx, a 6xx) warns.
 
-    Why: a TLS handshake proves a listener, not a SIP stack. Any status (200 OK, 401 Unauthorized, 403
-    Forbidden ...) proves the Front End parses SIP; silence until run.timeout, a closed connection or non-SIP
-    bytes fail, and what was received is shown (control characters escaped, truncated). The request is a
+    Why: a TLS handshake proves a listener, not a SIP stack, and a status line alone does not prove a
+    working Front End: 503 Service Unavailable or 504 Server Time-out come from a front end that is up while
+    its services or its back end (the RTC SQL instance) are not, and users cannot sign in. 200 OK, or the
+    authentication challenge an anonymous OPTIONS gets from OCS (401/407 with NTLM/Kerberos, 403), mean the
+    SIP stack parses and routes requests. Silence until run.timeout, a closed connection or non-SIP bytes
+    fail, and what was received is shown (control characters escaped, truncated). The request is a
     well-formed out-of-dialog OPTIONS: Via with a z9hG4bK branch, Max-Forwards, From with a tag, To without
     one (a To tag would make it an in-dialog request, answered 481), Call-ID, CSeq, Content-Length 0.
     Fix: check the Front End service (`net start RtcSrv`) and its event log, and that no other program holds
-    the port (`netstat -abno | findstr :5061`).
-    Source: RFC 3261 §11 (OPTIONS), §8.1.1 (request header fields).
+    the port (`netstat -abno | findstr :5061`); on a 5xx, the back end (`sc query MSSQL$RTC`, host.sql-backend)
+    and the Office Communications Server event log.
+    Source: RFC 3261 §11 (OPTIONS), §8.1.1 (request header fields), §21.5 (5xx server failures), §22.2-22.3
+    (401/407 challenges).
     """
     port = ctx.site.tls.sip_port
     evidence, failures, answered = [], [], []
+    server_errors: List[str] = []
+    odd: List[str] = []
     for target, how in sip_targets(ctx):
         answer = ctx.facts.sip.options(target, port)
         shown = certs.printable(answer.received.decode("latin-1"), 160)
         where = f"{target} ({answer.address}):{port}"
         if answer.status is not None:
-            answered.append(f"{target} SIP/2.0 {answer.status} {certs.printable(answer.reason, 80)}")
-            evidence.append(f"{where}: SIP/2.0 {answer.status} {certs.printable(answer.reason, 80)} "
-                            f"in {answer.seconds * 1000:.0f} ms ({how})")
+            status_line = f"SIP/2.0 {answer.status} {certs.printable(answer.reason, 80)}"
+            answered.append(f"{target} {status_line}")
+            evidence.append(f"{where}: {status_line} in {answer.seconds * 1000:.0f} ms ({how})")
+            kind = status_kind(answer.status)
+            if kind == "server-error":
+                server_errors.append(f"{where} answers {status_line}: the Front End is up but cannot serve "
+                                     f"requests")
+            elif kind == "other":
+                odd.append(f"{where} answers {status_line}, neither success nor an authentication challenge")
             continue
         evidence.append(f"{where}: received {answer.received_total} bytes: '{shown}'" if answer.received_total else
                         f"{where}: received nothing")
@@ -137,9 +152,34 @@ def sip_options(ctx: CheckContext) -> Result:
         else:
             failures.append(f"{where} answered with non-SIP bytes: '{shown}'")
     if failures:
-        return Result.fail("; ".join(failures), evidence,
+        return Result.fail("; ".join(failures + server_errors), evidence,
                            f"The port speaks TLS but no SIP stack answers. On {ctx.site.deployment.server_fqdn}: "
                            f"check the Front End (`sc query RtcSrv`, `net start RtcSrv`) and the Office "
                            f"Communications Server event log, and which program holds the port "
                            f"(`netstat -abno | findstr :{port}`).")
+    fqdn = ctx.site.deployment.server_fqdn
+    if server_errors:
+        return Result.fail("; ".join(server_errors), evidence,
+                           f"On {fqdn}: the SIP stack answers but refuses service. Check that every OCS service runs "
+                           f"(`sc query RtcSrv`, host.services) and the back end (`sc query MSSQL$RTC`, "
+                           f"host.sql-backend; `net start MSSQL$RTC`), then read the Office Communications Server "
+                           f"event log for the Front End's errors and restart it (`net stop RtcSrv && net start "
+                           f"RtcSrv`).")
+    if odd:
+        return Result.warn("; ".join(odd), evidence,
+                           f"On {fqdn}: an OCS Front End answers an anonymous OPTIONS with 200 or an authentication "
+                           f"challenge (401/407); check that RtcSrv, not another program, holds port {port} "
+                           f"(`netstat -abno | findstr :{port}`) and read the Office Communications Server event log.")
     return Result.ok("; ".join(answered), evidence)
+
+
+ALIVE_STATUSES = (401, 403, 407)  # the authentication answers of a Front End to an anonymous request
+
+
+def status_kind(status: int) -> str:
+    """How a SIP final status reads for a liveness probe: "alive", "server-error" (5xx) or "other"."""
+    if 200 <= status < 300 or status in ALIVE_STATUSES:
+        return "alive"
+    if 500 <= status < 600:
+        return "server-error"
+    return "other"

@@ -64,7 +64,8 @@ PROBES: Dict[str, Probe] = {p.name: p for p in (
     Probe("features", "ps", _script("features")),
     Probe("ocs", "ps", _script("ocs")),
     Probe("events", "ps", _script("events")),
-    Probe("sslcert", "cmd", "netsh http show sslcert ipport=0.0.0.0:443"),
+    # Every entry, not only 0.0.0.0:443: an IIS binding on a specific address has its own IP:port entry.
+    Probe("sslcert", "cmd", "netsh http show sslcert"),
     Probe("sites", "cmd", r"%windir%\system32\inetsrv\appcmd.exe list site"),
     Probe("dcdiag", "cmd", "dcdiag", dc_only=True),
     Probe("repadmin", "cmd", "repadmin /showrepl * /csv", dc_only=True),

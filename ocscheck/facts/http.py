@@ -1,7 +1,7 @@
 """HTTP and LDAP facts: CRLs at their distribution points, and the IIS web components over HTTPS.
 
-A CRL fact is what a client would get at the URL: an HTTP status and the body (base64), or the
-``certificateRevocationList`` attribute of an ldap:// URL. An ldap:/// URL without a host (what AD CS
+A CRL fact is what a client would get at the URL: an HTTP status and the body (base64), or the attribute
+an ldap:// URL names (``certificateRevocationList``, or ``deltaRevocationList`` for a delta CRL). An ldap:/// URL without a host (what AD CS
 writes) is read from the site's domain controller (``[ldap] url``), with the site's bind account, over
 LDAPS or StartTLS whenever a password is sent. Any other host is read anonymously, as a Windows client's
 CRL fetch is: the URL comes from a certificate not yet trusted, and the site's password must never go to
@@ -26,6 +26,8 @@ from requests.adapters import HTTPAdapter
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.values.http import CrlFetch, WebAnswer
 
+# The cRLDistributionPoint attributes an LDAP CDP URL may name (MS-ADSC 2.28).
+CRL_ATTRIBUTES = ("certificaterevocationlist", "deltarevocationlist", "authorityrevocationlist")
 MAX_CRL_BYTES = 32 * 1024 * 1024  # a large enterprise CRL is a few MB; more is not a CRL
 
 
@@ -80,7 +82,10 @@ class HttpFacts:
         return CrlFetch.from_json(data)
 
     def _fetch_crl(self, url: str) -> Dict[str, Any]:
-        scheme = urlsplit(url).scheme.lower()
+        try:
+            scheme = urlsplit(url).scheme.lower()
+        except ValueError as exc:  # a URL from a certificate: hostile or broken, never a crash
+            raise FactUnavailable(Reason.PROTOCOL, f"{url}: cannot be parsed ({exc})") from None
         if scheme in ("http", "https"):
             return self._http_crl(url)
         if scheme in ("ldap", "ldaps"):
@@ -116,7 +121,12 @@ class HttpFacts:
         try:
             parts = parse_uri(url)
         except Exception:  # ldap3 raises assorted errors on malformed URLs
-            raise FactUnavailable(Reason.PROTOCOL, f"{url}: not a valid LDAP URL") from None
+            parts = None
+        if not parts:  # and returns None on others (a port out of range, an IPv6 literal)
+            raise FactUnavailable(Reason.PROTOCOL, f"{url}: cannot be parsed as an LDAP URL") from None
+        # The attribute the URL names: a delta URL (AD CS: ?deltaRevocationList?base?...) is read as the delta.
+        attribute = next((a for a in parts.get("attributes") or () if a.lower() in CRL_ATTRIBUTES),
+                         "certificateRevocationList")
         host, port, use_ssl = parts["host"], parts["port"], parts["ssl"]
         ldap = self._site.ldap
         site_dc = urlsplit(ldap.url).hostname if ldap.url else None
@@ -147,7 +157,7 @@ class HttpFacts:
             connection.bind()
             connection.search(parts["base"], f"({parts['filter'] or 'objectClass=*'})",
                               search_scope={"BASE": ldap3.BASE, "LEVEL": ldap3.LEVEL}.get(parts["scope"], ldap3.BASE),
-                              attributes=["certificateRevocationList"])
+                              attributes=[attribute])
             entries = list(connection.response or [])  # read before unbind, which clears it
         except ldap_errors.LDAPNoSuchObjectResult:
             return {"url": url, "status": 404, "body_b64": "", "source": f"{where} {parts['base']}"}
@@ -165,7 +175,8 @@ class HttpFacts:
         finally:
             connection.unbind()
         values = [v for entry in entries if entry.get("type") == "searchResEntry"
-                  for v in entry.get("raw_attributes", {}).get("certificateRevocationList", [])]
+                  for name, found in entry.get("raw_attributes", {}).items()
+                  if name.split(";")[0].lower() == attribute.lower() for v in found]
         status = 200 if values else 404
         return {"url": url, "status": status, "body_b64": base64.b64encode(values[0] if values else b"").decode(),
                 "source": f"{where} {parts['base']}"}

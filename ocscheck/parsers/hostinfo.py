@@ -46,6 +46,12 @@ class SystemInfo:
             return 0, 0
 
     @property
+    def build(self) -> int:
+        """The Windows build number ("6.1.7601" -> 7601), 0 when unknown."""
+        parts = self.version.split(".")
+        return int(parts[2]) if len(parts) > 2 and parts[2].isdigit() and len(parts[2]) < 7 else 0
+
+    @property
     def is_64bit(self) -> bool:
         return "64" in self.architecture
 
@@ -194,6 +200,30 @@ def parse_events(text: str) -> Tuple[Tuple[Event, ...], Optional[str]]:
     if kv.noise and not events:
         return (), "events probe output unreadable" + _noise(kv)
     return tuple(events), None
+
+
+@dataclass(frozen=True)
+class EventSearch:
+    """One query of the events probe: which log and event id, how many events came back, and whether the
+    log could be read ("read", or "error:<message>", e.g. the log does not exist on this host)."""
+    log: str
+    event_id: str
+    count: int
+    state: str
+
+    @property
+    def readable(self) -> bool:
+        return self.state == "read"
+
+
+def parse_event_searches(text: str) -> Tuple[EventSearch, ...]:
+    """The ``searched=`` lines of the events probe (absent from snapshots of older collectors)."""
+    searches = []
+    for line in KeyValues(text).all("searched"):
+        parts = line.split("|", 3)
+        if len(parts) == 4 and parts[2].isdigit() and len(parts[2]) < 7:
+            searches.append(EventSearch(parts[0], parts[1], int(parts[2]), parts[3]))
+    return tuple(searches)
 
 
 def _noise(kv: KeyValues) -> str:

@@ -12,6 +12,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -235,10 +236,71 @@ def delta_crl_urls(crl_bytes: bytes) -> List[str]:
     return [n.value for p in points for n in (p.full_name or []) if isinstance(n, x509.UniformResourceIdentifier)]
 
 
+def certificate_delta_urls(cert: x509.Certificate) -> List[str]:
+    """The delta CRL URLs a certificate carries itself (Freshest CRL; AD CS "AddToFreshestCrl")."""
+    try:
+        points = cert.extensions.get_extension_for_class(x509.FreshestCRL).value
+    except (ValueError, x509.ExtensionNotFound):
+        return []
+    return [n.value for p in points for n in (p.full_name or []) if isinstance(n, x509.UniformResourceIdentifier)]
+
+
+def url_problem(url: str) -> Optional[str]:
+    """Why a distribution-point URL from a certificate cannot even be parsed (a port out of range, a broken
+    IPv6 literal), or None. The URL is attacker-controlled: the answer is evidence, never an exception."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port out of 0-65535 or not a number
+    except ValueError as exc:
+        return str(exc) or "malformed URL"
+    if parts.scheme.lower() not in ("http", "https", "ldap", "ldaps"):
+        return f"unsupported scheme {parts.scheme!r}"
+    return None
+
+
 @dataclass(frozen=True)
 class CrlVerdict:
-    problems: Tuple[str, ...]
+    problems: Tuple[str, ...]        # why this CRL cannot be used (issuer, signature, dates, not a delta ...)
     summary: str                     # one line of evidence
+    revoked: Optional[str] = None    # the certificate is listed: what the CRL says
+    number: Optional[int] = None     # the CRL Number extension
+
+    @property
+    def usable(self) -> bool:
+        """A CRL a client accepts (whether or not it lists the certificate)."""
+        return not self.problems
+
+
+def _extension_value(crl: x509.CertificateRevocationList, kind) -> Optional[int]:
+    try:
+        value = crl.extensions.get_extension_for_class(kind).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    return value.crl_number if isinstance(value, (x509.CRLNumber, x509.DeltaCRLIndicator)) else None
+
+
+def judge_delta_crl(crl_bytes: bytes, url: str, cert: x509.Certificate, issuer_cert: Optional[x509.Certificate],
+                    now: datetime.datetime, base_number: Optional[int]) -> CrlVerdict:
+    """A delta CRL: everything a base CRL must be, plus a Delta CRL Indicator that fits the base CRL in use.
+
+    RFC 5280 §5.2.4: a delta applies to a complete CRL whose number is at least the delta's BaseCRLNumber
+    (AD CS: "Minimum Base CRL Number"). A delta that needs a newer base than the one published means the
+    base CRL is out of date at its URL.
+    """
+    verdict = judge_crl(crl_bytes, url, cert, issuer_cert, now)
+    try:
+        crl = load_crl(crl_bytes)
+    except ValueError:
+        return verdict
+    problems = list(verdict.problems)
+    indicator = _extension_value(crl, x509.DeltaCRLIndicator)
+    if indicator is None:
+        problems.append(f"the CRL at {url} is announced as a delta CRL but has no Delta CRL Indicator")
+    elif base_number is not None and indicator > base_number:
+        problems.append(f"the delta CRL at {url} needs base CRL number {indicator} or later; the base CRL in use "
+                        f"is number {base_number}")
+    base = "" if indicator is None else f", base CRL >= {indicator}"
+    return CrlVerdict(tuple(problems), f"delta {verdict.summary}{base}", verdict.revoked, verdict.number)
 
 
 def judge_crl(crl_bytes: bytes, url: str, cert: x509.Certificate, issuer_cert: Optional[x509.Certificate],
@@ -268,16 +330,19 @@ def judge_crl(crl_bytes: bytes, url: str, cert: x509.Certificate, issuer_cert: O
     if crl.last_update_utc > now + datetime.timedelta(minutes=5):
         problems.append(f"the CRL at {url} is not valid yet (thisUpdate {crl.last_update_utc:%Y-%m-%d %H:%M} UTC)")
     revoked = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+    listed = None
     if revoked is not None:
         try:
             reason = revoked.extensions.get_extension_for_class(x509.CRLReason).value.reason.value
-        except x509.ExtensionNotFound:
+        except (x509.ExtensionNotFound, ValueError):
             reason = "unspecified"
-        problems.append(f"{short_name(cert.subject)} (serial {cert.serial_number:X}) is REVOKED since "
-                        f"{revoked.revocation_date_utc:%Y-%m-%d %H:%M} UTC, reason {reason} (CRL {url})")
+        listed = (f"{short_name(cert.subject)} (serial {cert.serial_number:X}) is REVOKED since "
+                  f"{revoked.revocation_date_utc:%Y-%m-%d %H:%M} UTC, reason {reason} (CRL {url})")
     signature = "signature not checked (issuer unknown)" if issuer_cert is None else \
         ("signature ok" if not any("not signed" in p for p in problems) else "BAD signature")
     next_text = f"{next_update:%Y-%m-%d %H:%M} UTC" if next_update else "none"
+    number = _extension_value(crl, x509.CRLNumber)
     summary = (f"CRL {url} of {short_name(crl.issuer)}: {len(crl)} entries, nextUpdate {next_text}, {signature}, "
-               f"{'serial LISTED' if revoked is not None else 'serial not listed'}")
-    return CrlVerdict(tuple(problems), summary)
+               f"{'serial LISTED' if revoked is not None else 'serial not listed'}"
+               f"{'' if number is None else f', number {number}'}")
+    return CrlVerdict(tuple(problems), summary, listed, number)

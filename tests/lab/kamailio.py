@@ -15,7 +15,8 @@ from tests.lab.pki import permissive_openssl_env
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 
 
-def config(address: str, port: int, tls_cfg: Path) -> str:
+def config(address: str, port: int, tls_cfg: Path, options_status: str = "200 OK") -> str:
+    code, _, reason = options_status.partition(" ")
     return f"""#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -36,7 +37,7 @@ modparam("tls", "config", "{tls_cfg}")
 request_route {{
     if (is_method("OPTIONS")) {{
         append_to_reply("Allow: INVITE, ACK, CANCEL, OPTIONS, BYE\\r\\n");
-        sl_send_reply("200", "OK");
+        sl_send_reply("{code}", "{reason}");
         exit;
     }}
     sl_send_reply("403", "Forbidden");
@@ -52,14 +53,15 @@ def tls_config(cert: Path, key: Path, client_ca: Optional[Path]) -> str:
 
 
 def start_kamailio(workdir: Path, cert: Path, key: Path, address: str = OCS, port: int = 5061,
-                   client_ca: Optional[Path] = None) -> Server:
-    """Kamailio on tls:``address``:``port``; ``client_ca`` set = it requests a client certificate."""
+                   client_ca: Optional[Path] = None, options_status: str = "200 OK") -> Server:
+    """Kamailio on tls:``address``:``port``; ``client_ca`` set = it requests a client certificate;
+    ``options_status`` is the status line it answers OPTIONS with (e.g. "503 Service Unavailable")."""
     binary = require_tool("kamailio")
     workdir.mkdir(parents=True, exist_ok=True)
     tls_cfg = workdir / "tls.cfg"
     tls_cfg.write_text(tls_config(cert, key, client_ca))
     cfg = workdir / "kamailio.cfg"
-    cfg.write_text(config(address, port, tls_cfg))
+    cfg.write_text(config(address, port, tls_cfg, options_status))
     server = Server(f"kamailio {address}:{port}",
                     [binary, "-f", str(cfg), "-DD", "-E", "-m", "32", "-M", "8", "-P", str(workdir / "kamailio.pid"),
                      "-w", str(workdir)], workdir / "kamailio.log", env=permissive_openssl_env(workdir))

@@ -166,14 +166,20 @@ class Pki:
                    signed_by: Optional[PrivateKey] = None, delta: Optional[str] = None,
                    delta_revoked: Iterable[x509.Certificate] = ()) -> None:
         """Publish both CAs' CRLs where the CDPs point (the issuing CA's with the scenario's faults).
-        ``delta``: None (no delta CRL), "published" (announced and served) or "missing" (announced only)."""
+        ``delta``: None (no delta CRL), "published" (announced and served), "missing" (announced only),
+        "expired" (served past its nextUpdate), "newer-base" (served, but the delta of base CRL number 5
+        while the base is number 1) or "not-a-delta" (a complete CRL served at the delta URL)."""
         crl_dir.mkdir(parents=True, exist_ok=True)
         (crl_dir / f"{self.tag}-root.crl").write_bytes(self.crl(self.root))
         (crl_dir / f"{self.tag}-issuing.crl").write_bytes(
             self.crl(self.issuing, revoked, next_update_in, signed_by,
                      freshest=self.issuing_delta_url if delta else None))
-        if delta == "published":
-            (crl_dir / f"{self.tag}-issuing+.crl").write_bytes(self.crl(self.issuing, delta_revoked, delta_of=1))
+        served = {"published": lambda: self.crl(self.issuing, delta_revoked, delta_of=1),
+                  "expired": lambda: self.crl(self.issuing, delta_revoked, next_update_in=-1, delta_of=1),
+                  "newer-base": lambda: self.crl(self.issuing, delta_revoked, delta_of=5),
+                  "not-a-delta": lambda: self.crl(self.issuing, delta_revoked)}
+        if delta in served:
+            (crl_dir / f"{self.tag}-issuing+.crl").write_bytes(served[delta]())
 
     def bundle(self, path: Path, with_issuing: bool = True) -> Path:
         """The site's CA bundle (what the GPO distributes): the root, and the issuing CA by default."""
@@ -203,3 +209,24 @@ def permissive_openssl_env(directory: Path) -> Dict[str, str]:
     conf.write_text("openssl_conf = lab_conf\n[lab_conf]\nssl_conf = lab_ssl\n[lab_ssl]\n"
                     "system_default = lab_default\n[lab_default]\nCipherString = DEFAULT:@SECLEVEL=0\n")
     return {**os.environ, "OPENSSL_CONF": str(conf)}
+
+
+def publish_in_ad(conn, config_dn: str, kind: str, cn: str, der: bytes) -> str:
+    """What `certutil -dspublish -f <file> RootCA|SubCA` creates in a forest: a certificationAuthority object
+    named by the CA under CN=Certification Authorities (RootCA) or CN=AIA (SubCA) of the configuration
+    partition. ``conn``: an administrator's ldap3 connection. Returns the object's DN."""
+    pks = f"CN=Public Key Services,CN=Services,{config_dn}"
+    container = {"RootCA": f"CN=Certification Authorities,{pks}", "SubCA": f"CN=AIA,{pks}"}[kind]
+    dn = f"CN={cn},{container}"
+    raising, conn.raise_exceptions = conn.raise_exceptions, False
+    try:
+        for parent in (pks, container):
+            conn.add(parent, "container")  # present on a real forest: "entryAlreadyExists" is fine
+        conn.delete(dn)
+        # certificationAuthority must hold the two revocation lists too; certutil writes a placeholder.
+        if not conn.add(dn, "certificationAuthority", {"cACertificate": der, "authorityRevocationList": b"\x00",
+                                                       "certificateRevocationList": b"\x00"}):
+            raise RuntimeError(f"cannot publish {cn} in {container}: {conn.result}")
+    finally:
+        conn.raise_exceptions = raising
+    return dn

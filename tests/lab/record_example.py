@@ -39,6 +39,28 @@ def _flatten(values: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     return flat
 
 
+def _publish_cas(ad: Dict[str, Any], tls_dir: Path) -> None:
+    """Publish the TLS lab's root (RootCA) and issuing CA (SubCA) in the AD lab's configuration partition,
+    as `certutil -dspublish` does in the tutorial's forest."""
+    import ssl
+
+    import ldap3
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from tests.lab.pki import publish_in_ad
+
+    cas = x509.load_pem_x509_certificates((tls_dir / "ca.pem").read_bytes())  # root, then the issuing CA
+    url = str(ad["ldap"]["url"])
+    tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(ad["tls"]["ca_bundle"]))
+    server = ldap3.Server(url.split("://", 1)[1].split(":")[0].rstrip("/"), port=636, use_ssl=True, tls=tls,
+                          get_info=ldap3.NONE)
+    with ldap3.Connection(server, f"Administrator@{samba.DOMAIN}", samba.ADMIN_PASSWORD, auto_bind=True) as conn:
+        for cert, kind in zip(cas, ("RootCA", "SubCA")):
+            cn = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+            publish_in_ad(conn, samba.CONFIG_DN, kind, str(cn), cert.public_bytes(Encoding.DER))
+
+
 def main() -> int:
     stops: List[Callable[[], None]] = []
     with tempfile.TemporaryDirectory(prefix="ocscheck-example-") as tmp:
@@ -52,6 +74,7 @@ def main() -> int:
             stops.append(stop)
             dns, stop = dnsmasq.start_good_lab(work)
             stops.append(stop)
+            _publish_cas(ad, work / "tls")  # cert.ca-published: the TLS lab's CAs published in the forest
             # The TLS lab's bundle holds both CAs: it must win over the AD lab's.
             values = merge(merge(merge(merge(BASE, ad), hosts), dns), tls)
             shutil.copy(values["tls"]["ca_bundle"], EXAMPLE / "ca.pem")

@@ -53,7 +53,8 @@ def start_lab(workdir: Path, pki: Optional[Pki] = None, leaf: Optional[Issued] =
               crl_next_update_in: float = 7, crl_signed_by: Optional[PrivateKey] = None,
               publish_crls: bool = True, delta: Optional[str] = None,
               delta_revoked: Sequence[x509.Certificate] = (), sip: bool = True, https: bool = True,
-              request_client_cert: bool = False, bundle_pki: Optional[Pki] = None) -> Lab:
+              request_client_cert: bool = False, bundle_pki: Optional[Pki] = None,
+              options_status: str = "200 OK") -> Lab:
     """One scenario: Kamailio presents ``leaf`` + ``chain`` on 5061, nginx presents ``web_leaf`` (default the
     same) + the issuing CA on 443 and serves the CRLs (with the faults asked for)."""
     pki = pki or Pki()
@@ -69,7 +70,8 @@ def start_lab(workdir: Path, pki: Optional[Pki] = None, leaf: Optional[Issued] =
     try:
         if sip:
             lab.servers.append(start_kamailio(workdir / "kamailio", cert, key,
-                                              client_ca=lab.ca_bundle if request_client_cert else None))
+                                              client_ca=lab.ca_bundle if request_client_cert else None,
+                                              options_status=options_status))
         sites = []
         if https:
             web_cert, web_key = write_server_files(web_leaf, [pki.issuing], workdir / "certs", "web") \

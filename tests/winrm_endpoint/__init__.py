@@ -6,9 +6,11 @@ with ``set_scenario`` (a JSON file the endpoint re-reads at each command).
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
@@ -100,3 +102,29 @@ def winrm_endpoint(tmp_path_factory) -> Iterator[WinrmEndpoint]:
     endpoint = WinrmEndpoint(tmp_path_factory.mktemp("winrm"))
     yield endpoint
     endpoint.stop()
+
+
+def release_runs() -> None:
+    """Let the runner's check threads end, then collect: the runs' facts go, their shells are deleted."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("check "):
+            thread.join(5)
+    gc.collect()
+
+
+@pytest.fixture
+def endpoint(winrm_endpoint: WinrmEndpoint) -> WinrmEndpoint:
+    """The module's endpoint answering as a ready host, with no shell of an earlier test left and no request."""
+    winrm_endpoint.set_scenario(scenarios.ready_host())
+    release_runs()  # earlier runs' shells are deleted now, not during this test
+    winrm_endpoint.clear_requests()
+    return winrm_endpoint
+
+
+def judge_variant(endpoint: WinrmEndpoint, variant: str, phase: str, ids=("host.*",), overrides=None, **kwargs):
+    """Outcomes by id of ``ids`` run against ``endpoint`` answering as the scenario ``variant``."""
+    from tests.helpers import judge, make_site
+
+    endpoint.set_scenario(scenarios.variant(variant))
+    site = make_site({**endpoint.site_overrides("server"), **(overrides or {})})
+    return judge(site, list(ids), phase, env=env(), **kwargs)

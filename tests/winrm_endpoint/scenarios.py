@@ -26,12 +26,13 @@ OCS_SERVICES = ("RTCACD", "RTCACPMCU", "RTCASMCU", "RTCAVMCU", "RTCCAA", "RTCCAS
 
 def _system(**changes) -> Dict[str, object]:
     values: Dict[str, object] = {
-        "caption": "Microsoft Windows Server 2008 R2 Enterprise ", "version": "6.1.7601",
-        "service_pack": "Service Pack 1", "architecture": "64-bit", "system_drive": "C:",
+        # 2008 R2 RTM (7600), the tutorial's platform (2010, before SP1): KB975858 is a listed hotfix there.
+        "caption": "Microsoft Windows Server 2008 R2 Enterprise ", "version": "6.1.7600",
+        "service_pack": "", "architecture": "64-bit", "system_drive": "C:",
         "last_boot": "2026-11-27T05:00:00Z", "utc_offset_minutes": "60", "manufacturer": "Dell Inc.",
         "model": "PowerEdge R710", "ps_version": "2.0", "reboot_cbs": "False",
         "reboot_wu": "False", "reboot_pfro": "False",
-        "hotfix": ["KB958488", "KB975858", "KB976902", "KB982021"],
+        "hotfix": ["KB958488", "KB975858", "KB976902"],  # KB982021 is a support article: never in QFE
         "product": [VCREDIST_SP1,
                     "{90120000-0030-0000-0000-0000000FF1CE}|12.0.6612.1000|Microsoft Office Communicator 2007 R2"],
     }
@@ -74,7 +75,7 @@ def _kv_text(values: Dict[str, object]) -> str:
 def ready_host() -> Dict[str, object]:
     """The scenario: probe name -> key/values (PowerShell probes) or fixture file (native tools)."""
     return {
-        "system": _system(), "features": _features(), "ocs": _ocs(), "events": {},
+        "system": _system(), "features": _features(), "ocs": _ocs(), "events": _events(),
         "sslcert": "netsh-sslcert-443.cp437.txt", "sites": "appcmd-list-site.cp437.txt",
         "dcdiag": "dcdiag-fr-full-passed.cp850.txt", "repadmin": "repadmin-showrepl-healthy.csv",
     }
@@ -102,12 +103,39 @@ def tutorial_host(thumbprint: str = OCS_THUMBPRINT, now: Optional[datetime] = No
     return host
 
 
+def _events(*events: str, ocs_log: str = "read") -> Dict[str, object]:
+    """The events probe: the two queries it reports (``ocs_log`` "read" or "error:<message>"), then events."""
+    ocs = sum(1 for e in events if e.startswith("Office Communications Server|12290|"))
+    system = sum(1 for e in events if e.startswith("System|7024|"))
+    return {"searched": [f"Office Communications Server|12290|{ocs}|{ocs_log}", f"System|7024|{system}|read"],
+            "event": list(events)}
+
+
+# System 7024 of the Front End with 0xC3E93C23 in each form Windows prints it (findings-2026-12 §2).
+FORMS_7024 = {
+    "decimal-hex": "3286842403 (0xC3E93C23)",
+    "percent-unsigned": "%%3286842403",
+    "percent-signed": "%%-1008124893",
+    "signed": "-1008124893",
+}
+
+
+def event_7024(form: str, time: str = "2026-11-27T05:02:11Z") -> str:
+    code = FORMS_7024[form]
+    return (f"System|7024|{time}|Service Control Manager|Office Communications Server Front-End;{code}|"
+            f"The Office Communications Server Front-End service terminated with service-specific error {code}.")
+
+
+OCS_12290 = ("Office Communications Server|12290|2026-11-27T05:02:10Z|OCS Server|Evaluation period|The evaluation "
+             "period for Microsoft Office Communications Server 2007 R2 has expired.")
+# Another provider's 12290 in Application (VSS uses that id): nothing to do with OCS licensing.
+VSS_12290 = ("Application|12290|2026-11-27T05:03:00Z|VSS|0x80042302|Volume Shadow Copy Service error: "
+             "Unexpected error calling routine.")
+SP1 = {"caption": "Microsoft Windows Server 2008 R2 Enterprise ", "version": "6.1.7601",
+       "service_pack": "Service Pack 1"}
+
 LICENCE_EVENTS = [
-    "Application|12290|2026-11-27T05:02:10Z|OCS Server|Evaluation period|The evaluation period for Microsoft "
-    "Office Communications Server 2007 R2 has expired.",
-    "System|7024|2026-11-27T05:02:11Z|Service Control Manager|Office Communications Server Front-End;%%3286842403|"
-    "The Office Communications Server Front-End service terminated with service-specific error 3286842403 "
-    "(0xC3E93C23).",
+    OCS_12290, event_7024("decimal-hex"),
 ]
 
 
@@ -120,10 +148,37 @@ def variant(name: str) -> Dict[str, object]:
     if name in ("kb974571", "kb974571-symptoms"):
         host["system"] = _system(hotfix=hotfixes + ["KB974571"])
         if name == "kb974571-symptoms":
-            host["events"] = {"event": LICENCE_EVENTS}
+            host["events"] = _events(*LICENCE_EVENTS)
     elif name == "kb974571-old-symptoms":
         host["system"] = _system(hotfix=hotfixes + ["KB974571"], last_boot="2026-11-27T06:00:00Z")
-        host["events"] = {"event": LICENCE_EVENTS}
+        host["events"] = _events(*LICENCE_EVENTS)
+    elif name == "kb974571-other-12290":
+        host["system"] = _system(hotfix=hotfixes + ["KB974571"])
+        host["events"] = _events(VSS_12290)
+    elif name == "kb974571-ocs-12290":
+        host["system"] = _system(hotfix=hotfixes + ["KB974571"])
+        host["events"] = _events(OCS_12290)
+    elif name.startswith("kb974571-7024-"):
+        host["system"] = _system(hotfix=hotfixes + ["KB974571"])
+        host["events"] = _events(event_7024(name[len("kb974571-7024-"):]))
+    elif name == "kb974571-no-ocs-log":
+        host["system"] = _system(hotfix=hotfixes + ["KB974571"])
+        host["events"] = _events(ocs_log="error:There is not an event log on the localhost computer that matches "
+                                         "\"Office Communications Server\".")
+    elif name == "sp1":  # 2008 R2 SP1: KB974571 and (probably) KB975858 built in, neither listed in QFE
+        host["system"] = _system(**SP1, hotfix=[h for h in hotfixes if h != "KB975858"])
+    elif name == "sp1-symptoms":
+        host["system"] = _system(**SP1, hotfix=[h for h in hotfixes if h != "KB975858"])
+        host["events"] = _events(OCS_12290)
+    elif name == "sql-stopped":
+        ocs = _ocs()
+        ocs["service"] = [line.replace("MSSQL$RTC|Running|Auto", "MSSQL$RTC|Stopped|Disabled")
+                          for line in ocs["service"]]  # type: ignore[union-attr]
+        host["ocs"] = ocs
+    elif name == "sql-absent":
+        ocs = _ocs()
+        ocs["service"] = [line for line in ocs["service"] if not line.startswith("MSSQL$RTC|")]  # type: ignore
+        host["ocs"] = ocs
     elif name == "feature-missing":
         host["features"] = _features("Desktop-Experience")
     elif name == "no-vcredist":

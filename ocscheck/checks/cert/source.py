@@ -55,24 +55,40 @@ def required_names(ctx: CheckContext) -> List[str]:
     return unique
 
 
+# The enterprise CA template for server certificates whose subject comes from the request ("Supply in the
+# request"): it honours the SAN of [Extensions] 2.5.29.17 (findings-2026-12 §9; certreq_1.md).
+TEMPLATE = "WebServer"
+
+
+def request_inf(fqdn: str, names: List[str]) -> str:
+    """The certreq request.inf of findings §9: SAN in [Extensions] 2.5.29.17, the template named."""
+    sans = [f'_continue_ = "dns={n}&"' for n in names[:-1]] + [f'_continue_ = "dns={names[-1]}"']
+    return "\n".join([
+        "[Version]", 'Signature="$Windows NT$"', "[NewRequest]", f'Subject = "CN={fqdn}"', "KeySpec = 1",
+        "KeyLength = 2048", "KeyUsage = 0xa0", "MachineKeySet = TRUE", "Exportable = TRUE",
+        'ProviderName = "Microsoft RSA SChannel Cryptographic Provider"', "ProviderType = 12",
+        "RequestType = PKCS10",
+        "[EnhancedKeyUsageExtension]", "OID = 1.3.6.1.5.5.7.3.1            ; Server Authentication",
+        "; OID = 1.3.6.1.5.5.7.3.2          ; Client Authentication (MTLS): needs a duplicated template",
+        "[Extensions]", '2.5.29.17 = "{text}"', *sans,
+        "[RequestAttributes]", f"CertificateTemplate = {TEMPLATE}"])
+
+
 def new_certificate(ctx: CheckContext, leaf: Optional[x509.Certificate], why: str) -> str:
     """The exact steps to request the right certificate for this site and assign it."""
     fqdn = ctx.site.deployment.server_fqdn
     names = required_names(ctx)
     ca = certs.short_name(leaf.issuer) if leaf is not None else "<CA name>"
-    sans = [f'_continue_ = "dns={n}&"' for n in names[:-1]] + [f'_continue_ = "dns={names[-1]}"']
-    inf = "\n".join([
-        "[Version]", 'Signature="$Windows NT$"', "[NewRequest]", f'Subject = "CN={fqdn}"', "KeyLength = 2048",
-        "KeySpec = 1", "Exportable = TRUE", "MachineKeySet = TRUE",
-        'ProviderName = "Microsoft RSA SChannel Cryptographic Provider"', "RequestType = PKCS10",
-        "[EnhancedKeyUsageExtension]", "OID = 1.3.6.1.5.5.7.3.1", "OID = 1.3.6.1.5.5.7.3.2",
-        "[Extensions]", '2.5.29.17 = "{text}"', *sans])
     return (f"{why}. Request a new certificate for {fqdn} and assign it to the Front End and to IIS: in the OCS 2007 "
             f"R2 Certificate Wizard (Deployment > Configure Certificate > Create a new certificate) give the subject "
             f"name {fqdn} and the alternative names {', '.join(names)}, a 2048-bit key, marked exportable. "
-            f"Or on the server with certreq and this request.inf (the {{text}} SAN syntax needs the certreq of "
-            f"Windows Server 2008 R2; on 2008 put SAN=\"dns={'&dns='.join(names)}\" under [RequestAttributes]):\n"
-            f"{inf}\n"
+            f"Or on the server with certreq and this request.inf, which names the enterprise CA's {TEMPLATE} "
+            f"template (without a template, `certreq -submit` is refused by an enterprise CA). {TEMPLATE} issues "
+            f"Server Authentication only: when several OCS servers talk MTLS (Client Authentication, see cert.eku), "
+            f"duplicate it on the CA (Certificate Templates console > {TEMPLATE} > Duplicate, add Client "
+            f"Authentication, publish it), name the copy in CertificateTemplate and uncomment the second OID. The "
+            f"{{text}} SAN syntax needs the certreq of Windows Server 2008 or later:\n"
+            f"{request_inf(fqdn, names)}\n"
             f"certreq -new request.inf {fqdn}.req\n"
             f'certreq -submit -config "<CA server>\\{ca}" {fqdn}.req {fqdn}.cer\n'
             f"certreq -accept {fqdn}.cer\n"

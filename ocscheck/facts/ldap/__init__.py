@@ -22,6 +22,7 @@ from ocscheck.values import repsfrom, secdesc
 from ocscheck.values.ad import (RTC_CLASSES, Account, DomainController, DomainPolicy, ReplicationState, RootDse,
                                 RtcGroup, RtcObject, RtcService, RtcTree, SchemaVersion, SipUserSummary)
 from ocscheck.values.adtime import RTC_GROUPS, generalized_time
+from ocscheck.values.pki import PublishedCas
 
 SDFLAGS_DACL = 0x04
 _RTC_ATTRIBUTES = ("objectClass", "msRTCSIP-DomainName", "msRTCSIP-Default", "dNSHostName", "msRTCSIP-PoolType",
@@ -250,6 +251,13 @@ class LdapFacts:
             return result
 
         return self._get("dsas", fetch)
+
+    def published_cas(self) -> PublishedCas:
+        """The CA certificates published in AD for every member (cert.ca-published; see ``pki``)."""
+        from ocscheck.facts.ldap.pki import fetch_published_cas
+
+        config = self.rootdse().configuration_nc
+        return PublishedCas.from_json(self._get("published-cas", lambda conn: fetch_published_cas(conn, config)))
 
 
 def _fetch_rootdse(conn: ldap3.Connection) -> Dict[str, Any]:

@@ -27,8 +27,8 @@ from ocscheck.parsers.appcmd import parse_site_list
 from ocscheck.parsers.dcdiag import DcdiagReport, parse_dcdiag
 from ocscheck.parsers.decode import decode_output
 from ocscheck.parsers.features import FeatureList
-from ocscheck.parsers.hostinfo import (Event, OcsInfo, SystemInfo, parse_events, parse_features, parse_ocs,
-                                       parse_system)
+from ocscheck.parsers.hostinfo import (Event, EventSearch, OcsInfo, SystemInfo, parse_event_searches,
+                                       parse_events, parse_features, parse_ocs, parse_system)
 from ocscheck.parsers.netsh import parse_sslcert
 from ocscheck.parsers.repadmin import RepadminReport, parse_showrepl_csv
 from ocscheck.values.host import ProbeOutput
@@ -153,6 +153,10 @@ class HostFacts:
             raise FactUnavailable(Reason.PROTOCOL, f"event logs unreadable ({output.source}): {error}")
         return events
 
+    def event_searches(self) -> Tuple[EventSearch, ...]:
+        """Which logs the events probe read, and how many events each query returned."""
+        return parse_event_searches(self.probe("events").text)
+
     def _parsed(self, probe: str, what: str, parse):
         output = self.probe(probe)
         parsed = parse(output.text)
@@ -161,19 +165,20 @@ class HostFacts:
         return parsed
 
     def https_binding(self) -> HttpsBinding:
-        """The certificate bound to 0.0.0.0:443 (netsh) and Default Web Site's bindings (appcmd)."""
+        """The certificates bound in http.sys (netsh, every IP:port) and Default Web Site's bindings (appcmd)."""
         sslcert = self.probe("sslcert")
         bindings = parse_sslcert(sslcert.text)
         if bindings.error:
             raise FactUnavailable(Reason.PROTOCOL, f"netsh http show sslcert ({sslcert.source}): {bindings.error}")
+        hashes = dict(bindings.hashes)
         sites_out = self.probe("sites")
-        if sites_out.exit_code == EXIT_NOT_FOUND:
-            return HttpsBinding(bindings.hash_for("0.0.0.0:443"), ())  # appcmd absent: IIS is not installed
+        if sites_out.exit_code == EXIT_NOT_FOUND:  # appcmd absent: IIS is not installed
+            return HttpsBinding(bindings.hash_for("0.0.0.0:443"), (), hashes)
         sites = parse_site_list(sites_out.text)
         if sites.error:
             raise FactUnavailable(Reason.PROTOCOL, f"appcmd list site ({sites_out.source}): {sites.error}")
         default = sites.default_site()
-        return HttpsBinding(bindings.hash_for("0.0.0.0:443"), default.bindings if default else ())
+        return HttpsBinding(bindings.hash_for("0.0.0.0:443"), default.bindings if default else (), hashes)
 
     def dcdiag(self) -> Tuple[DcdiagReport, str]:
         """dcdiag's report and where it came from: --dcdiag FILE first, else the host (WinRM/snapshot)."""
