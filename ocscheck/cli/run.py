@@ -33,8 +33,11 @@ def run_options(func):
         click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
                      default=Path("ocscheck.toml"), show_default=True, envvar="OCSCHECK_CONFIG",
                      help="Site file (TOML); also from OCSCHECK_CONFIG."),
-        click.option("--example", is_flag=True,
-                     help="Judge the bundled example (the tutorial's lab, recorded): no network needed."),
+        click.option("--example", type=click.Choice(["tutorial", "failing"]), is_flag=False, flag_value="tutorial",
+                     default=None, metavar="[tutorial|failing]",
+                     help="Judge a bundled example, recorded from the lab: no network needed. tutorial (the "
+                          "default): the tutorial's deployment, all green; failing: the same with the mistakes "
+                          "people meet, to see what a failure and its fix look like."),
         click.option("--only", multiple=True, metavar="PATTERN", help="Run only these check ids or globs (dns.*)."),
         click.option("--skip", multiple=True, metavar="PATTERN", help="Skip these check ids or globs."),
         click.option("--report", "reports", multiple=True, metavar="FORMAT:PATH",
@@ -87,7 +90,7 @@ def post(ctx: click.Context, **options) -> None:
     sys.exit(_run(ctx, "post", **options))
 
 
-def _run(ctx: click.Context, phase: str, config: Path, example: bool, only: Tuple[str, ...],
+def _run(ctx: click.Context, phase: str, config: Path, example: Optional[str], only: Tuple[str, ...],
          skip: Tuple[str, ...], reports: Tuple[str, ...], fail_on: str, baseline: Optional[Path],
          timeout: Optional[float], record: Optional[Path], replay: Optional[Path], certificate: Optional[Path],
          dcdiag: Optional[Path], repadmin: Optional[Path], host_snapshot: Dict[str, Path], quiet: bool,
@@ -107,8 +110,9 @@ def _run(ctx: click.Context, phase: str, config: Path, example: bool, only: Tupl
         if given:
             raise UsageProblem(f"--example judges the bundled site and recording: it cannot be combined with "
                                f"{' or '.join(given)}")
-        config = EXAMPLE_DIR / "site.toml"
-        replay = replay or EXAMPLE_DIR / f"{phase}.facts.json"
+        folder = EXAMPLE_DIR if example == "tutorial" else EXAMPLE_DIR / example
+        config = folder / "site.toml"
+        replay = replay or folder / f"{phase}.facts.json"
     site = load_site_or_exit(config)
     targets = _output_targets(reports, record)
     for path in (certificate, dcdiag, repadmin, baseline, *host_snapshot.values()):
@@ -154,7 +158,7 @@ def _run(ctx: click.Context, phase: str, config: Path, example: bool, only: Tupl
     return _exit_code(report, problems)
 
 
-def _shown(path: Path, example: bool) -> str:
+def _shown(path: Path, example: Optional[str]) -> str:
     """How reports name a file: the bundled example's by its place in the package, not by where the package
     happens to be installed (a long site-packages path says nothing to the reader)."""
     if example and Path(path).resolve().is_relative_to(EXAMPLE_DIR):

@@ -43,6 +43,13 @@ class Zone:
         return "\n".join(lines) + "\n"
 
 
+def failing_internal() -> Zone:
+    """The tutorial's records with the mistake people make: _sip._tls published on 5060 (the TCP port)."""
+    zone = good_internal()
+    zone.srv = [(name, target, 5060, priority, weight) for name, target, _port, priority, weight in zone.srv]
+    return zone
+
+
 def good_internal() -> Zone:
     """The tutorial's records, right, in a zone for the SIP domain hosted by the internal DNS."""
     return Zone(a={"ocs.todorovic.adds": ["127.0.0.20"], "ocsdc1.todorovic.adds": ["127.0.0.2"]},
@@ -86,9 +93,10 @@ def start_view(zone: Zone, address: str, workdir: Path, port: Optional[int] = No
     return server, port
 
 
-def start_good_lab(workdir: Path) -> Tuple[Dict[str, Any], Callable[[], None]]:
-    """Both views right, on the fixed port 5353: the site's [dns] overrides and a stop function."""
-    internal, port = start_view(good_internal(), DNS_INTERNAL, workdir / "dns", 5353)
+def start_good_lab(workdir: Path, internal_zone: Optional[Zone] = None) -> Tuple[Dict[str, Any], Callable[[], None]]:
+    """Both views (the internal one ``internal_zone``, right by default) on the fixed port 5353: the site's
+    [dns] overrides and a stop function."""
+    internal, port = start_view(internal_zone or good_internal(), DNS_INTERNAL, workdir / "dns", 5353)
     external, ext_port = start_view(good_external(), DNS_EXTERNAL, workdir / "dns", 5353)
 
     def stop() -> None:

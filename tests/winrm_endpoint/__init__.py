@@ -92,6 +92,17 @@ def start_good_lab(workdir: Path, thumbprint: str = scenarios.OCS_THUMBPRINT
     return overrides, endpoint.stop
 
 
+def start_failing_lab(workdir: Path, thumbprint: str = scenarios.OCS_THUMBPRINT
+                      ) -> Tuple[Dict[str, object], Callable[[], None]]:
+    """start_good_lab with the mistakes the failing example shows: KB974571 installed before setup, the
+    Front End (RtcSrv) stopped, and DC1 failing to replicate the domain partition from DC2 for three days."""
+    endpoint = WinrmEndpoint(Path(workdir))
+    endpoint.set_scenario(scenarios.failing_tutorial_host(thumbprint))
+    overrides = {"winrm": {**endpoint.site_overrides("server")["winrm"],  # type: ignore[dict-item]
+                           **endpoint.site_overrides("dc")["winrm"]}}  # type: ignore[dict-item]
+    return overrides, endpoint.stop
+
+
 def env() -> Dict[str, str]:
     return {PASSWORD_ENV: PASSWORD}
 

@@ -103,6 +103,22 @@ def tutorial_host(thumbprint: str = OCS_THUMBPRINT, now: Optional[datetime] = No
     return host
 
 
+def failing_tutorial_host(thumbprint: str = OCS_THUMBPRINT, now: Optional[datetime] = None) -> Dict[str, object]:
+    """tutorial_host with KB974571 installed, the Front End stopped, and DC1's inbound replication of the
+    domain partition from DC2 failing (RPC server unavailable, 1722) since three days."""
+    host = tutorial_host(thumbprint, now)
+    host["system"] = _system(hotfix=list(_system()["hotfix"]) + ["KB974571"])  # type: ignore[arg-type]
+    host["ocs"] = _ocs(stopped=("RtcSrv",))
+    when = ((now or datetime.now(timezone.utc)) - timedelta(minutes=10)).astimezone(timezone(timedelta(hours=1)))
+    stale = (when - timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
+    failed = when.strftime("%Y-%m-%d %H:%M:%S")
+    text = host["repadmin"].decode("cp437")  # type: ignore[union-attr]
+    rows = text.split("\r\n")
+    rows[1] = rows[1].rsplit(",", 4)[0] + f",37,{failed},{stale},1722"  # OCSDC1 <- OCSDC2, domain partition
+    host["repadmin"] = "\r\n".join(rows).encode("cp437")
+    return host
+
+
 def _events(*events: str, ocs_log: str = "read") -> Dict[str, object]:
     """The events probe: the two queries it reports (``ocs_log`` "read" or "error:<message>"), then events."""
     ocs = sum(1 for e in events if e.startswith("Office Communications Server|12290|"))
