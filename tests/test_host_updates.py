@@ -163,7 +163,7 @@ def test_snapshot_exit_code_of_5000_digits_is_an_error_not_a_crash(tmp_path):
     snapshot.write_text("ocscheck-snapshot 1\n[probe system exit=" + "9" * 5000 + "]\nAAAA\n")
     outcome = judge(make_site(), ["host.os"], "preflight",
                     inputs=Inputs(host_snapshots={"server": snapshot}))["host.os"]
-    assert str(outcome.status) == "error" and "is not a process exit code" in outcome.summary
+    assert str(outcome.status) == "error" and "CODE at most 10 digits" in outcome.summary
 
 
 @pytest.mark.parametrize("log, event_id, provider, text, symptom", [

@@ -7,6 +7,8 @@ CSP without 'unsafe-inline' on its own). A browser that cannot start fails under
 """
 from __future__ import annotations
 
+import time
+
 import dataclasses
 import re
 import shutil
@@ -208,6 +210,10 @@ def test_copy_button_copies_the_fix(page, browser):
         "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
     button = driver.find_element("css selector", "#cert\\.subject .fix button.copy")
     button.click()
+    # The clipboard write is asynchronous: the label changes when it has been done (wait, within reason).
+    deadline = time.monotonic() + 5
+    while driver.execute_script("return arguments[0].textContent", button) != "Copied" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert driver.execute_script("return arguments[0].textContent", button) == "Copied"
     copied = driver.execute_async_script(
         "var done = arguments[arguments.length - 1];"
