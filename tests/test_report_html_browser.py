@@ -7,13 +7,12 @@ CSP without 'unsafe-inline' on its own). A browser that cannot start fails under
 """
 from __future__ import annotations
 
-import time
-
 import dataclasses
 import re
 import shutil
 import socket
 import threading
+import time
 from datetime import datetime
 
 import pytest
