@@ -288,3 +288,14 @@ def test_an_unreachable_dc_is_said_once_per_area_in_short_words(tmp_path):
     assert rows["ad.domain-level"].split(None, 2)[2] == "same as ad.forest-level"
     assert "said:" in result.output  # the library's own words: evidence, shown with -v
     assert "Errno" not in "".join(rows.values())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another owner needs root")
+def test_a_replaced_report_keeps_its_owner(tmp_path):
+    target = tmp_path / "r.json"
+    target.write_text("old")
+    os.chown(target, 65534, 65534)  # nobody: a report the pipeline's account owns
+    result = invoke("post", "--example", "-q", "--report", f"json:{target}")
+    assert result.exit_code == 0, result.output
+    assert (os.stat(target).st_uid, os.stat(target).st_gid) == (65534, 65534)
+    assert json.loads(target.read_text())["phase"] == "post"
