@@ -110,7 +110,6 @@ def _run(phase: str, config: Path, example: bool, only: Tuple[str, ...], skip: T
     from ocscheck.facts import Inputs
     from ocscheck.model import Status
     from ocscheck.reports import ReportTarget, write_reports
-    from ocscheck.reports.text import render as render_text
 
     if example:
         config = EXAMPLE_DIR / "site.toml"
@@ -152,7 +151,9 @@ def _run(phase: str, config: Path, example: bool, only: Tuple[str, ...], skip: T
             problems.append(f"cannot write the recording to {record}: {exc.strerror or exc}")
     if not quiet:
         # reports: --color and the terminal's width (to move into the run API with the rest)
-        from ocscheck.reports.text import terminal_width, use_colour
+        # Imported only here: with -q the table (and tabulate) is not loaded at all.
+        from ocscheck.reports.text import render as render_text, terminal_width, use_colour
+
         colour = use_colour(color)
         click.echo(render_text(report, verbose, colour=colour, width=terminal_width()), nl=False, color=colour)
     for problem in problems:

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
-import dns.exception
-import dns.flags
-import dns.nameserver
-import dns.name
-import dns.rdatatype
-import dns.resolver
-
 from ocscheck.config import Endpoint
+from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.values.dns import DnsAnswer
+
+# dnspython loads with the first query, not for a replay.
+dns = lazy("dns", "exception", "flags", "nameserver", "name", "rdatatype", "resolver")
 
 def key(view: str, name: str, rdtype: str) -> str:
     """The recording key of a DNS query: ``view`` (internal or external), ``name``, record type."""

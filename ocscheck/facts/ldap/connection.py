@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 from urllib.parse import urlparse
 
-import ldap3
-from ldap3.core import exceptions as lx
-
 from ocscheck.config import LdapSettings
+from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
+
+ldap3 = lazy("ldap3")  # imported when a DC is first dialled (a replay never loads it)
+lx = lazy("ldap3.core.exceptions")
 
 T = TypeVar("T")
 RawEntry = Tuple[str, Dict[str, List[bytes]]]   # (DN, attribute -> raw values)
