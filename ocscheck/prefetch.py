@@ -9,7 +9,7 @@ and the web paths share their round trips.
 
 Only what the selected checks read, and only from the site file: the handshakes with the server on
 its SIP and HTTPS ports, the web paths (when iis.https-binding runs), the site DC's RootDSE (which opens
-its connection pool) and the server host's system probe. Never in a replay. A prefetch that fails
+its connection pool), the DC's repadmin links (when ad.replication runs) and the server host's system probe. Never in a replay. A prefetch that fails
 is memoised like any fact, and the check that reads it reports it; a prefetch never raises.
 """
 from __future__ import annotations
@@ -38,6 +38,10 @@ def warmups(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> List[Warm
             found.append(lambda path=path: facts.http.web(fqdn, site.tls.https_port, path))
     if "ldap" in needs and site.ldap.url:
         found.append(lambda: facts.ldap.rootdse())
+    if "ad.replication" in ids and (site.winrm_dc is not None or "dc" in facts.inputs.host_snapshots
+                                    or facts.inputs.repadmin is not None):
+        # The check reads the DC's LDAP, then its repadmin over WinRM, whatever the first answered.
+        found.append(lambda: facts.host("dc").replication_links())
     if "winrm.server" in needs and (site.winrm_server is not None or "server" in facts.inputs.host_snapshots):
         found.append(lambda: facts.host("server").system())
     return found
