@@ -46,11 +46,13 @@ def one_run(argv: List[str], env: Dict[str, str], cwd: Optional[Path], report: P
     subprocess.run(argv + ["--report", f"json:{report}"], env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=False)
     wall = time.perf_counter() - started
-    checks = json.loads(report.read_text())["checks"] if report.exists() else []
+    document = json.loads(report.read_text()) if report.exists() else {}
+    checks = document.get("checks", [])
     report.unlink(missing_ok=True)
     statuses = {c["id"]: c["status"] for c in checks}
     slowest = max(checks, key=lambda c: c["duration_s"], default=None)
-    return wall, statuses, f"{slowest['id']} {slowest['duration_s']:.1f} s" if slowest else ""
+    span = f"checks {document.get('duration_s', 0):.1f} s, "
+    return wall, statuses, span + (f"{slowest['id']} {slowest['duration_s']:.1f} s" if slowest else "")
 
 
 def main() -> None:
@@ -58,6 +60,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[16, 4])
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--only-dead", nargs="+", help="only this scenario (roles: dc server winrm)")
     parser.add_argument("--code", type=Path, help="run the package from this tree instead of the installed one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ocscheck-bench-dead-") as tmp:
@@ -73,6 +76,8 @@ def main() -> None:
             scenarios = [()] + [c for n in (1, 2, 3) for c in itertools.combinations(("dc", "server", "winrm"), n)]
             print(f"--timeout {args.timeout:g}; start-up (ocscheck --help) {startup:.2f} s; median of {args.runs}")
             print(f"{'dead hosts':<22}" + "".join(f"{'workers ' + str(w):>22}" for w in args.workers))
+            if args.only_dead:
+                scenarios = [tuple(args.only_dead)]
             for roles in scenarios:
                 set_dead(roles)
                 cells = []
