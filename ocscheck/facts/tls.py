@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 from ocscheck.facts.dial import Dials
 from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
@@ -28,6 +26,10 @@ from ocscheck.values.certs import is_ca
 from ocscheck.values.tls import CertificateFile, Handshake
 
 SSL = lazy("OpenSSL.SSL")  # pyOpenSSL loads with the first handshake, not for a replay
+# Used when a chain is captured or a file read, never in a replay (the ssh and cipher modules they pull
+# in were a tenth of post --example's imports).
+serialization = lazy("cryptography.hazmat.primitives.serialization")
+pkcs12 = lazy("cryptography.hazmat.primitives.serialization.pkcs12")
 
 
 class TlsSession:
