@@ -1,7 +1,7 @@
 """Active Directory facts over LDAP: RootDSE, OCS schema and forest objects, ACLs, accounts, SIP users,
 replication state — each a typed value from ``ocscheck.values.ad`` (recorded as its JSON form).
 
-The connections are in ``connection`` (TLS before every bind, timeouts, one session per DC); the
+The connections are in ``connection`` (TLS before every bind, timeouts, a small pool of bound connections per DC); the
 paged SIP-user walk in ``users``, on a connection of its own so that a long directory walk does not
 queue the other facts behind it.
 """
