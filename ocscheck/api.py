@@ -129,6 +129,12 @@ def run(site: Site, phase: Union[Phase, str], *, only: Sequence[str] = (), skip:
         if prompt is not None and replay is None:
             setup.ask_secrets(specs)
         started, clock = datetime.now().replace(microsecond=0), time.monotonic()
+        if replay is None:
+            # Facts that depend only on the site start now, together (ocscheck.prefetch): a check's chain of
+            # round trips, or of dead hosts' timeouts, is then paid once, in parallel.
+            from ocscheck import prefetch
+
+            prefetch.start(setup.facts, setup.phase, specs)
         interrupted = ""
         try:
             outcomes = run_checks(specs, setup.context, workers=workers or setup.site.run.workers,

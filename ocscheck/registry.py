@@ -84,10 +84,12 @@ def _entry_points(group: str) -> List[Tuple[str, "metadata.EntryPoint"]]:
     """(distribution name, entry point) of ``group``; per distribution because 3.9's entry points lack .dist."""
     found: Dict[Tuple[str, str], Tuple[str, metadata.EntryPoint]] = {}
     for dist in metadata.distributions():
+        matching = [entry_point for entry_point in dist.entry_points if entry_point.group == group]
+        if not matching:
+            continue  # reading a distribution's METADATA is the slow part: only for those with a plugin
         name = dist.metadata["Name"] or "unknown"
-        for entry_point in dist.entry_points:
-            if entry_point.group == group:
-                found.setdefault((name, entry_point.name), (name, entry_point))  # first on sys.path wins
+        for entry_point in matching:
+            found.setdefault((name, entry_point.name), (name, entry_point))  # first on sys.path wins
     return list(found.values())
 
 

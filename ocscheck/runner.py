@@ -1,9 +1,13 @@
 """Runs the selected checks concurrently.
 
 Each check runs in its own daemon thread so that a check stuck past its timeout can be
-abandoned (reported as error) without holding up the run or the process exit; at most
-``workers`` checks run at once. A check waits for the checks it ``depends`` on and is skipped
-when one of them did not pass. Outcomes come back in the order of the specs given.
+abandoned (reported as error) without holding up the run or the process exit. ``workers`` bounds
+the checks *working* at once, not those waiting: a check waiting on the network (fetching a fact,
+or waiting for another check's fetch of it, see ``FactStore.waiting``) gives its slot back, and
+takes one again (before any check not yet started) when the wait ends. So checks blocked on a dead
+host cannot keep the others from starting, and a run with dead hosts takes one timeout, whatever
+``workers`` is. A check waits for the checks it ``depends`` on and is skipped when one of them did
+not pass. Outcomes come back in the order of the specs given.
 
 Interrupted (Ctrl-C, or the CLI's SIGTERM handler), the checks not finished become errors and the
 interruption is raised again, carrying every outcome, so that the caller still writes its reports.
@@ -13,8 +17,9 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from ocscheck.context import CheckContext
 from ocscheck.facts.store import FactUnavailable
@@ -30,6 +35,55 @@ class _Running:
     started: float
     result: Optional[Result] = None
     detail: str = ""
+    busy: bool = True        # holds a worker slot (False while it waits on the network)
+    abandoned: bool = False  # timed out: its thread may go on, but no longer counts
+    depth: int = 0           # nested waits (a fetch that reads another fact)
+
+
+class _Slots:
+    """The worker bound, counted over the checks that are not waiting; guarded by the runner's condition."""
+
+    def __init__(self, wake: threading.Condition, workers: int) -> None:
+        self.wake = wake
+        self.workers = max(1, workers)
+        self.busy = 0
+        self.resuming = 0  # checks whose wait ended, waiting for a slot: they go before new checks
+        self.local = threading.local()
+
+    def can_start(self) -> bool:
+        return self.busy < self.workers and not self.resuming
+
+    def release(self, slot: _Running) -> None:
+        if slot.busy and not slot.abandoned:
+            self.busy -= 1
+        slot.busy = False
+        self.wake.notify_all()
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """FactStore.waiting while checks run: the calling check's slot is free until the wait ends."""
+        slot: Optional[_Running] = getattr(self.local, "slot", None)
+        if slot is None:  # not a check thread (a prefetch, the main thread): nothing to give back
+            yield
+            return
+        with self.wake:
+            slot.depth += 1
+            if slot.depth == 1:
+                self.release(slot)
+        try:
+            yield
+        finally:
+            with self.wake:
+                slot.depth -= 1
+                if slot.depth == 0:
+                    self.resuming += 1
+                    while self.busy >= self.workers and not slot.abandoned:
+                        self.wake.wait()
+                    self.resuming -= 1
+                    if not slot.abandoned:
+                        self.busy += 1
+                    slot.busy = True
+                    self.wake.notify_all()
 
 
 def run_one(spec: CheckSpec, ctx: CheckContext) -> tuple:
@@ -73,58 +127,19 @@ def run_checks(specs: Sequence[CheckSpec], ctx: CheckContext, workers: int, time
         if progress:
             progress(outcome, len(done), total, [i for i in running if i not in done])
 
+    slots = _Slots(wake, workers)
+    store = ctx.facts.store
+
     def body(spec: CheckSpec, slot: _Running) -> None:
+        slots.local.slot = slot
         result, detail = run_one(spec, ctx)
         with wake:
             slot.result, slot.detail = result, detail
             wake.notify_all()
 
-    def schedule() -> None:
-        with wake:
-            while waiting or running:
-                # Collect finished and overdue checks.
-                now = time.monotonic()
-                for check_id, slot in list(running.items()):
-                    spec = by_id[check_id]
-                    if slot.result is not None:
-                        finish(spec, slot.result, now - slot.started, slot.detail, slot.started)
-                        del running[check_id]
-                    elif now - slot.started > timeout:
-                        finish(spec, Result.error(f"timed out after {timeout:g} s (the check was abandoned)"),
-                               now - slot.started, started=slot.started)
-                        del running[check_id]
-                # Start what can start: dependencies settled, a worker free.
-                for spec in list(waiting):
-                    blockers = [d for d in spec.depends if d in by_id and d not in done]
-                    if blockers:
-                        continue
-                    failed = [d for d in spec.depends if d in done and done[d].status not in (Status.PASS, Status.WARN)]
-                    if failed:
-                        waiting.remove(spec)
-                        names = ", ".join(f"{d} ({done[d].status})" for d in failed)
-                        finish(spec, Result.skip(f"skipped because {names} did not pass"), 0.0,
-                               started=time.monotonic())
-                        continue
-                    if len(running) >= workers:
-                        break
-                    waiting.remove(spec)
-                    slot = _Running(thread=None, started=time.monotonic())  # type: ignore[arg-type]
-                    slot.thread = threading.Thread(target=body, args=(spec, slot), daemon=True,
-                                                   name=f"check {spec.id}")
-                    running[spec.id] = slot
-                    slot.thread.start()
-                if running:
-                    deadline = min(slot.started for slot in running.values()) + timeout
-                    wake.wait(max(0.0, min(deadline - time.monotonic(), 0.5)) + 0.01)
-                elif waiting:
-                    # Dependencies outside the selection never finish: treat them as absent.
-                    for spec in waiting:
-                        spec_deps = [d for d in spec.depends if d in by_id and d not in done]
-                        if spec_deps:
-                            raise RuntimeError(f"dependency cycle around {spec.id}: {spec_deps}")
-
+    previous_hook, store.waiting = store.waiting, slots.waiting
     try:
-        schedule()
+        _loop(specs, by_id, waiting, running, done, wake, slots, timeout, finish, body)
     except (KeyboardInterrupt, Interrupted) as exc:
         # Ctrl-C or SIGTERM: what finished stands, the rest is an error, and the caller writes its reports.
         stop = exc if isinstance(exc, Interrupted) else Interrupted()
@@ -136,4 +151,57 @@ def run_checks(specs: Sequence[CheckSpec], ctx: CheckContext, workers: int, time
                        now - slot.started if slot else 0.0, started=slot.started if slot else None)
         stop.outcomes = tuple(done[spec.id] for spec in specs)
         raise stop from None
+    finally:
+        store.waiting = previous_hook
     return [done[spec.id] for spec in specs]
+
+
+def _loop(specs: Sequence[CheckSpec], by_id: Dict[str, CheckSpec], waiting: List[CheckSpec],
+          running: Dict[str, _Running], done: Dict[str, Outcome], wake: threading.Condition, slots: _Slots,
+          timeout: float, finish: Callable[..., None], body: Callable[[CheckSpec, _Running], None]) -> None:
+    with wake:
+        while waiting or running:
+            # Collect finished and overdue checks.
+            now = time.monotonic()
+            for check_id, slot in list(running.items()):
+                spec = by_id[check_id]
+                if slot.result is not None:
+                    finish(spec, slot.result, now - slot.started, slot.detail, slot.started)
+                    slots.release(slot)
+                    del running[check_id]
+                elif now - slot.started > timeout:
+                    finish(spec, Result.error(f"timed out after {timeout:g} s (the check was abandoned)"),
+                           now - slot.started, started=slot.started)
+                    slots.release(slot)
+                    slot.abandoned = True
+                    del running[check_id]
+            # Start what can start: dependencies settled, a worker free.
+            for spec in list(waiting):
+                blockers = [d for d in spec.depends if d in by_id and d not in done]
+                if blockers:
+                    continue
+                failed = [d for d in spec.depends if d in done and done[d].status not in (Status.PASS, Status.WARN)]
+                if failed:
+                    waiting.remove(spec)
+                    names = ", ".join(f"{d} ({done[d].status})" for d in failed)
+                    finish(spec, Result.skip(f"skipped because {names} did not pass"), 0.0,
+                           started=time.monotonic())
+                    continue
+                if not slots.can_start():
+                    break
+                waiting.remove(spec)
+                slot = _Running(thread=None, started=time.monotonic())  # type: ignore[arg-type]
+                slots.busy += 1
+                slot.thread = threading.Thread(target=body, args=(spec, slot), daemon=True,
+                                               name=f"check {spec.id}")
+                running[spec.id] = slot
+                slot.thread.start()
+            if running:
+                deadline = min(slot.started for slot in running.values()) + timeout
+                wake.wait(max(0.0, min(deadline - time.monotonic(), 0.5)) + 0.01)
+            elif waiting:
+                # Dependencies outside the selection never finish: treat them as absent.
+                for spec in waiting:
+                    spec_deps = [d for d in spec.depends if d in by_id and d not in done]
+                    if spec_deps:
+                        raise RuntimeError(f"dependency cycle around {spec.id}: {spec_deps}")

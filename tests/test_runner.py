@@ -194,3 +194,64 @@ def test_progress_names_the_checks_still_running():
                progress=progress)
     assert seen[0] == ("t.fast", 1, 2, ["t.slow"])  # the progress line says what is still going on
     assert seen[-1] == ("t.slow", 2, 2, [])
+
+
+def test_a_check_waiting_on_a_fact_gives_its_worker_back():
+    """With one worker, checks blocked on slow facts (one fetching, one waiting for that fetch) do not keep
+    a third check from running; and at most one check works (is not waiting) at any time."""
+    ctx = context()
+    working, peak, lock = [0], [0], threading.Lock()
+    ended = {}
+
+    def work(seconds):
+        with lock:
+            working[0] += 1
+            peak[0] = max(peak[0], working[0])
+        time.sleep(seconds)
+        with lock:
+            working[0] -= 1
+
+    def slow_fetch():
+        time.sleep(0.6)
+        return "value"
+
+    def reader(name):
+        def check(c):
+            work(0.05)
+            value = c.facts.store.get("test:slow", slow_fetch)
+            work(0.05)
+            ended[name] = time.monotonic()
+            return Result.ok(value)
+        return check
+
+    def quick(c):
+        work(0.05)
+        ended["quick"] = time.monotonic()
+        return Result.ok("quick")
+
+    started = time.monotonic()
+    outcomes = run_checks([spec("t.a", reader("a")), spec("t.b", reader("b")), spec("t.quick", quick)],
+                          ctx, 1, 5)
+    assert [o.status for o in outcomes] == [Status.PASS] * 3
+    assert ended["quick"] - started < 0.4       # did not wait for the 0.6 s fetch
+    assert peak[0] == 1                          # the bound still holds for the checks working
+    assert time.monotonic() - started < 1.2
+
+
+def test_a_failed_connect_is_remembered_per_address_and_port():
+    import socket
+
+    from ocscheck.facts.dial import Dials
+
+    with socket.socket() as probe:  # a port nothing listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        dials = Dials()
+        for attempt in range(2):
+            try:
+                dials.connect("127.0.0.1", port, time.monotonic() + 2)
+            except FactUnavailable as exc:
+                assert exc.reason is Reason.REFUSED
+                assert ("remembered" in exc.detail) == (attempt == 1)
+            else:
+                raise AssertionError("connected to a port nothing listens on")

@@ -100,8 +100,6 @@ def _run(ctx: click.Context, phase: str, config: Path, example: Optional[str], o
     from ocscheck.facts import Inputs
     from ocscheck.model import Interrupted
     from ocscheck.reports import write_reports
-    from ocscheck.reports.text import render as render_text
-    from ocscheck.reports.text import terminal_width, use_colour
 
     # Everything a typo can get wrong is refused here, before a single check runs (exit 2).
     if example:
@@ -148,6 +146,10 @@ def _run(ctx: click.Context, phase: str, config: Path, example: Optional[str], o
         click.echo(f"ocscheck: interrupted ({stop.signal_name}) while writing the reports", err=True)
         return stop.exit_code
     if not quiet:
+        # Imported only here: with -q the table (and tabulate) is not loaded at all.
+        from ocscheck.reports.text import render as render_text
+        from ocscheck.reports.text import terminal_width, use_colour
+
         # A report on standard output pushes the terminal table to standard error.
         to_stderr = any(t.path is None for t in targets)
         colour = use_colour(color, isatty=(sys.stderr if to_stderr else sys.stdout).isatty())

@@ -274,8 +274,8 @@ class RunSettings:
 
     timeout: float = opt("float", "Seconds allowed for each network fact and each check.", 10.0,
                          check=lambda v: [] if 0.1 <= v <= 600 else ["must be between 0.1 and 600 seconds"])
-    workers: int = opt("int", "Checks run at once.", 16, check=lambda v: [] if 1 <= v <= 128 else
-                       ["must be between 1 and 128"])
+    workers: int = opt("int", "Checks working at once (a check waiting on the network does not count).", 16,
+                       check=lambda v: [] if 1 <= v <= 128 else ["must be between 1 and 128"])
     skip: Tuple[str, ...] = opt("strlist", "Check ids or globs never run at this site.", ())
 
 

@@ -8,19 +8,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Tuple
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.nameserver
-import dns.name
-import dns.query
-import dns.rcode
-import dns.rdatatype
-import dns.resolver
-
 from ocscheck.config import Endpoint
+from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.values.dns import DnsAnswer, SoaRecord, ZoneAnswer
+
+# dnspython loads with the first query, not for a replay.
+dns = lazy("dns", "exception", "flags", "message", "nameserver", "name", "query", "rcode", "rdatatype", "resolver")
 
 def key(view: str, name: str, rdtype: str) -> str:
     """The recording key of a DNS query: ``view`` (internal or external), ``name``, record type."""

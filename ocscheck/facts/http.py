@@ -11,49 +11,28 @@ from __future__ import annotations
 
 import base64
 import math
-import re
 import ssl
-import warnings
 from typing import Any, Dict
 from urllib.parse import urlsplit
 
-import ldap3
-import requests
-from ldap3.core import exceptions as ldap_errors
-from ldap3.utils.uri import parse_uri
-from requests.adapters import HTTPAdapter
-
+from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
+from ocscheck.facts.web import WebClient, root_cause as _root_cause
 from ocscheck.values.http import CrlFetch, WebAnswer
+
+# Network clients load when a fetch first runs, not for a replay (ocscheck.facts.lazy).
+ldap3 = lazy("ldap3")
+requests = lazy("requests")
+ldap_errors = lazy("ldap3.core.exceptions")
+_ldap_uri = lazy("ldap3.utils.uri")
 
 # The cRLDistributionPoint attributes an LDAP CDP URL may name (MS-ADSC 2.28).
 CRL_ATTRIBUTES = ("certificaterevocationlist", "deltarevocationlist", "authorityrevocationlist")
 MAX_CRL_BYTES = 32 * 1024 * 1024  # a large enterprise CRL is a few MB; more is not a CRL
 
 
-class _PinnedAddress(HTTPAdapter):
-    """Send the request to a fixed address while TLS (SNI, certificate name) uses the server's name."""
-
-    def __init__(self, name: str, **kwargs: Any):
-        self._name = name
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["server_hostname"] = self._name
-        kwargs["assert_hostname"] = self._name
-        kwargs["ssl_context"] = legacy_client_context()
-        super().init_poolmanager(*args, **kwargs)
-
-
-def legacy_client_context() -> ssl.SSLContext:
-    """A verifying client context that still speaks to IIS 7.5 on Windows Server 2008 R2 (TLS 1.0 only,
-    1024-bit keys): the key and protocol are judged by the checks, not refused here."""
-    context = ssl.create_default_context()
-    with warnings.catch_warnings():  # deprecated, and exactly what the server speaks
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = ssl.TLSVersion.TLSv1
-    context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    return context
+def parse_uri(url: str) -> Dict[str, Any]:
+    return _ldap_uri.parse_uri(url)
 
 
 def crl_key(url: str) -> str:
@@ -71,6 +50,7 @@ class HttpFacts:
         self._facts = facts
         self._store = facts.store
         self._site = facts.site
+        self._web = WebClient(facts.site.tls.ca_bundle, facts.timeout)  # its pools and context: one per run
 
     @property
     def _verify(self) -> Any:
@@ -187,35 +167,16 @@ class HttpFacts:
 
     def _get(self, name: str, port: int, path: str) -> Dict[str, Any]:
         address, _source = self._facts.tls.address(name)
-        url = f"https://{name}:{port}{path}"
-        host = f"[{address}]" if ":" in address else address
-        timeout = self._facts.timeout
-        with requests.Session() as session:
-            session.trust_env = False  # an internal server: no proxy from the environment
-            session.mount("https://", _PinnedAddress(name))
-            try:
-                response = session.get(f"https://{host}:{port}{path}", headers={"Host": name}, timeout=timeout,
-                                       allow_redirects=False, verify=self._verify)
-            except requests.exceptions.SSLError as exc:
-                raise FactUnavailable(Reason.PROTOCOL, f"{url} ({address}): TLS failed: {_root_cause(exc)}") from None
-            except requests.exceptions.Timeout:
-                raise FactUnavailable(Reason.TIMEOUT, f"{url} ({address}): no answer within {timeout:g} s") from None
-            except requests.exceptions.ConnectionError as exc:
-                cause = _root_cause(exc)
-                reason = Reason.REFUSED if "refused" in cause.lower() else Reason.UNREACHABLE
-                raise FactUnavailable(reason, f"{url} ({address}): {cause}") from None
-            response.close()
-        return {"url": url, "address": address, "status": response.status_code,
-                "authenticate": response.headers.get("WWW-Authenticate", "")}
+        # A TCP connect to address:port that already failed in this run (a handshake, another path) is not
+        # retried: a dead host costs one timeout per run, however many facts dial it.
+        self._facts.tls.dial_failure(address, port)
+        try:
+            return self._web.get(name, port, path, address)
+        except FactUnavailable as exc:
+            if getattr(exc, "dial_failed", False):
+                self._facts.tls.remember_dial_failure(address, port, exc)
+            raise
 
-
-def _root_cause(exc: BaseException) -> str:
-    """The innermost reason of a requests/urllib3 exception chain, short."""
-    seen = exc
-    while True:
-        inner = getattr(seen, "reason", None) or seen.__cause__ or seen.__context__
-        if inner is None or inner is seen or not isinstance(inner, BaseException):
-            break
-        seen = inner
-    text = re.sub(r"\s*\(_ssl\.c:\d+\)", "", str(seen))  # CPython's source line: noise for an admin
-    return text[:300] if text else type(seen).__name__
+    def close(self) -> None:
+        """Close the kept-alive HTTPS connections (Facts.close, once the checks are done)."""
+        self._web.close()

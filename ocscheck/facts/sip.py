@@ -13,11 +13,9 @@ import socket
 import time
 from typing import Any, Dict
 
-from OpenSSL import SSL
-
 from ocscheck import __version__
 from ocscheck.facts.store import FactUnavailable, Reason
-from ocscheck.facts.tls import open_session
+from ocscheck.facts.tls import SSL
 from ocscheck.values.sip import OptionsAnswer, message_complete
 
 MAX_RESPONSE = 64 * 1024
@@ -68,7 +66,7 @@ class SipFacts:
         started = time.monotonic()
         deadline = started + self._facts.timeout
         try:
-            session = open_session(address, port, handshake.sni, deadline)
+            session = self._facts.tls.open(address, port, handshake.sni, deadline)
         except FactUnavailable as exc:
             raise FactUnavailable(exc.reason, f"{target} ({address}, {source}):{port}: {exc.detail}") from None
         buffer, ended = b"", "response"

@@ -13,7 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager, Dict, Optional
 
 from ocscheck import __version__
 from ocscheck.secrets import Redactor
@@ -86,6 +87,9 @@ class FactStore:
         self._replay = replay
         self._entries: Dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        # Entered around every network wait (a fetch, or waiting for another thread's fetch of the same
+        # key): the runner sets it so that a check waiting on the network gives its worker slot back.
+        self.waiting: Callable[[], ContextManager[Any]] = nullcontext
         self._reading = threading.local()  # the key each check thread read last: named when a check crashes
 
     def last_key(self) -> Optional[str]:
@@ -109,11 +113,16 @@ class FactStore:
             owner = entry is None
             if owner:
                 entry = self._entries[key] = _Entry(threading.Event())
-        if owner:
-            self._fill(key, entry, fetch)
-        else:
+        if owner and self._replay is not None:
+            self._fill(key, entry, fetch)  # a dictionary look-up: no wait to announce
+        elif owner:
+            with self.waiting():
+                self._fill(key, entry, fetch)
+        elif not entry.done.is_set():
             wait = self.default_timeout * 3 + 1.0
-            if not entry.done.wait(wait):
+            with self.waiting():
+                finished = entry.done.wait(wait)
+            if not finished:
                 raise FactUnavailable(Reason.TIMEOUT, f"{key} still being fetched after {wait:.0f} s")
         if entry.error is not None:
             raise entry.error

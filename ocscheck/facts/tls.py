@@ -19,13 +19,17 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
-from OpenSSL import SSL
-
+from ocscheck.facts.dial import Dials
+from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.values.certs import is_ca
 from ocscheck.values.tls import CertificateFile, Handshake
+
+SSL = lazy("OpenSSL.SSL")  # pyOpenSSL loads with the first handshake, not for a replay
+# Used when a chain is captured or a file read, never in a replay (the ssh and cipher modules they pull
+# in were a tenth of post --example's imports).
+serialization = lazy("cryptography.hazmat.primitives.serialization")
+pkcs12 = lazy("cryptography.hazmat.primitives.serialization.pkcs12")
 
 
 class TlsSession:
@@ -78,21 +82,12 @@ class TlsSession:
             self.sock.close()
 
 
-def open_session(address: str, port: int, sni: Optional[str], deadline: float) -> TlsSession:
-    """TCP connect and TLS handshake, bounded by ``deadline``. Raises FactUnavailable (refused/timeout/...)."""
+def open_session(address: str, port: int, sni: Optional[str], deadline: float,
+                 dials: Optional[Dials] = None) -> TlsSession:
+    """TCP connect and TLS handshake, bounded by ``deadline``. Raises FactUnavailable (refused/timeout/...).
+    ``dials``: the run's connects, so that a failed one is remembered per address and port (``dial``)."""
     where = f"{address}:{port}"
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise FactUnavailable(Reason.TIMEOUT, f"no time left to connect to {where}")
-    try:
-        sock = socket.create_connection((address, port), timeout=remaining)
-    except ConnectionRefusedError:
-        raise FactUnavailable(Reason.REFUSED, f"TCP connection to {where} refused (nothing listens)") from None
-    except socket.timeout:
-        raise FactUnavailable(Reason.TIMEOUT, f"no TCP answer from {where} within {remaining:.1f} s "
-                                              f"(filtered or host down)") from None
-    except OSError as exc:
-        raise FactUnavailable(Reason.UNREACHABLE, f"cannot connect to {where}: {exc.strerror or exc}") from None
+    sock = (dials or Dials()).connect(address, port, deadline)
     sock.setblocking(False)
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
     # Capture, never judge: validation happens in the checks on the chain captured here.
@@ -172,6 +167,18 @@ class TlsFacts:
         self._facts = facts
         self._store = facts.store
         self._settings = facts.site.tls
+        self.dials = Dials()  # the run's TCP connects: a dead address:port costs one timeout, whatever dials it
+
+    def dial_failure(self, address: str, port: int) -> None:
+        """Raise the failure of an earlier connect to ``address``:``port`` in this run, if any."""
+        self.dials.check(address, port)
+
+    def remember_dial_failure(self, address: str, port: int, failure: FactUnavailable) -> None:
+        self.dials.remember(address, port, failure)
+
+    def open(self, address: str, port: int, sni: Optional[str], deadline: float) -> TlsSession:
+        """A TLS session to ``address``:``port`` through the run's dials (used by facts.sip)."""
+        return open_session(address, port, sni, deadline, self.dials)
 
     def address(self, name: str) -> Tuple[str, str]:
         """The address dialled for ``name`` and how it was found (see the module doc)."""
@@ -203,13 +210,13 @@ class TlsFacts:
         # and only when the server refuses it, the way a modern client would.
         no_sni_error, sni = "", None
         try:
-            session = open_session(address, port, None, deadline)
+            session = open_session(address, port, None, deadline, self.dials)
         except FactUnavailable as exc:
             if exc.reason is not Reason.PROTOCOL or _is_ip(name):
                 raise FactUnavailable(exc.reason, f"{name} ({address}, {source}):{port}: {exc.detail}") from None
             no_sni_error, sni = exc.detail, name
             try:
-                session = open_session(address, port, sni, deadline)
+                session = open_session(address, port, sni, deadline, self.dials)
             except FactUnavailable as again:
                 raise FactUnavailable(again.reason, f"{name} ({address}, {source}):{port}: without SNI: "
                                                     f"{no_sni_error}; with SNI {name}: {again.detail}") from None

@@ -100,11 +100,24 @@ class RunReport:
 Renderer = Callable[[RunReport, bool], str]
 
 
-def renderers() -> Dict[str, Renderer]:
-    from ocscheck.reports import html, json_report, junit, markdown, text
+# format -> (module under ocscheck.reports, function): a module is imported only when its format is asked
+# for (the HTML renderer loads jinja2, a tenth of a second, which a -q run or a JUnit report never needs).
+_RENDERERS: Dict[str, Tuple[str, str]] = {
+    "text": ("text", "render"), "json": ("json_report", "render"), "junit": ("junit", "render"),
+    "junit-jenkins": ("junit", "render_jenkins"), "html": ("html", "render"), "markdown": ("markdown", "render")}
 
-    return {"text": text.render, "json": json_report.render, "junit": junit.render,
-            "junit-jenkins": junit.render_jenkins, "html": html.render, "markdown": markdown.render}
+
+def renderer(fmt: str) -> Renderer:
+    """The renderer of ``fmt`` (one of FORMATS), importing its module now."""
+    import importlib
+
+    module, function = _RENDERERS[fmt]
+    return getattr(importlib.import_module(f"ocscheck.reports.{module}"), function)
+
+
+def renderers() -> Dict[str, Renderer]:
+    """Every renderer (imports every report module: prefer ``renderer(fmt)``)."""
+    return {fmt: renderer(fmt) for fmt in _RENDERERS}
 
 
 FORMATS = ("text", "json", "junit", "junit-jenkins", "html", "markdown")
@@ -133,10 +146,9 @@ def write_reports(report: RunReport, targets: Sequence[ReportTarget], verbose: b
     """Write every target (files atomically, see ocscheck.atomic; FORMAT:- to ``stdout``); returns the
     problems met, so that one bad path loses no other report."""
     problems = []
-    render = renderers()
     for target in targets:
         try:
-            text = render[target.format](report, verbose)
+            text = renderer(target.format)(report, verbose)
             if target.path is None:
                 (stdout or sys.stdout).write(text)
             else:

@@ -1,7 +1,7 @@
 """Active Directory facts over LDAP: RootDSE, OCS schema and forest objects, ACLs, accounts, SIP users,
 replication state — each a typed value from ``ocscheck.values.ad`` (recorded as its JSON form).
 
-The connections are in ``connection`` (TLS before every bind, timeouts, one session per DC); the
+The connections are in ``connection`` (TLS before every bind, timeouts, a small pool of bound connections per DC); the
 paged SIP-user walk in ``users``, on a connection of its own so that a long directory walk does not
 queue the other facts behind it.
 """
@@ -10,19 +10,21 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import ldap3
-from ldap3.protocol.microsoft import security_descriptor_control
-from ldap3.utils.conv import escape_filter_chars
-
 from ocscheck.facts.ldap.connection import (DcConnections, attr_bool, attr_int, attr_text, close_quietly, search,
                                             target, unavailable)
 from ocscheck.facts.ldap.users import iter_sip_users, summarise
+from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.values import repsfrom, secdesc
 from ocscheck.values.ad import (RTC_CLASSES, Account, DomainController, DomainPolicy, ReplicationState, RootDse,
                                 RtcGroup, RtcObject, RtcService, RtcTree, SchemaVersion, SipUserSummary)
 from ocscheck.values.adtime import RTC_GROUPS, generalized_time
 from ocscheck.values.pki import PublishedCas
+
+# Network clients load when a fetch first runs, not for a replay (ocscheck.facts.lazy).
+ldap3 = lazy("ldap3")
+_ms = lazy("ldap3.protocol.microsoft")
+_conv = lazy("ldap3.utils.conv")
 
 SDFLAGS_DACL = 0x04
 _RTC_ATTRIBUTES = ("objectClass", "msRTCSIP-DomainName", "msRTCSIP-Default", "dNSHostName", "msRTCSIP-PoolType",
@@ -127,7 +129,7 @@ class LdapFacts:
 
         def fetch(conn):
             found = search(conn, dn, "(objectClass=*)", ldap3.BASE, ("nTSecurityDescriptor",),
-                           controls=security_descriptor_control(sdflags=SDFLAGS_DACL))
+                           controls=_ms.security_descriptor_control(sdflags=SDFLAGS_DACL))
             if not found:
                 return None
             values = found[0][1].get("nTSecurityDescriptor") or []
@@ -161,7 +163,7 @@ class LdapFacts:
         base = self.rootdse().default_nc
 
         def fetch(conn):
-            flt = f"(&(objectClass=user)(sAMAccountName={escape_filter_chars(sam_account_name)}))"
+            flt = f"(&(objectClass=user)(sAMAccountName={_conv.escape_filter_chars(sam_account_name)}))"
             found = search(conn, base, flt, ldap3.SUBTREE, Account.attributes())
             if not found:
                 return None

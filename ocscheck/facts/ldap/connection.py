@@ -5,8 +5,13 @@ Transport: ``ldaps://`` (certificate verified against tls.ca_bundle, or the syst
 is set) or ``ldap://`` upgraded with StartTLS before the bind; a bind is never sent in clear.
 Timeouts: the site's run.timeout bounds the TCP connect and every LDAP operation.
 
-One connection per DC URL, serialised by a lock (an ldap3 SYNC connection is not thread-safe); a
-failed connection is remembered, so a DC that is down costs one timeout per run, not one per fact.
+A small pool of bound connections per DC URL (up to POOL_SIZE), each used by one operation at a time
+(an ldap3 SYNC connection is not thread-safe), so independent lookups run in parallel instead of
+queueing behind one connection. The first connection to a DC is opened by the first caller, and the
+others are opened beside it at once (TCP and TLS in parallel with the first's), but they bind only once
+the first bind has worked: a wrong password costs one refused bind per run, never four (lockout
+thresholds). The first connection's failure is remembered, so a DC that is down costs one timeout per
+run, not one per fact, and every other lookup of it fails at once.
 
 ldap3 is used with ``get_info=NONE``: Samba's schema trips ldap3's schema loader (reading
 forestFunctionality raises LDAPAttributeError with ALL), and raw values are decoded by the facts.
@@ -22,11 +27,12 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 from urllib.parse import urlparse
 
-import ldap3
-from ldap3.core import exceptions as lx
-
 from ocscheck.config import LdapSettings
+from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
+
+ldap3 = lazy("ldap3")  # imported when a DC is first dialled (a replay never loads it)
+lx = lazy("ldap3.core.exceptions")
 
 T = TypeVar("T")
 RawEntry = Tuple[str, Dict[str, List[bytes]]]   # (DN, attribute -> raw values)
@@ -52,17 +58,24 @@ def target(url: str) -> Target:
     return Target(url.rstrip("/"), parsed.hostname or "", parsed.port or (636 if ldaps else 389), ldaps)
 
 
-class _Session:
-    """One DC's connection, opened on first use; its failure is remembered for the run."""
+POOL_SIZE = 4  # connections per DC: the AD checks' independent lookups, without loading the DC
+
+
+class _Pool:
+    """One DC's connections; the condition guards every field."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.connection: Optional[ldap3.Connection] = None
+        self.cond = threading.Condition()
+        self.idle: List["ldap3.Connection"] = []
+        self.count = 0                               # connections open or being opened
         self.failure: Optional[FactUnavailable] = None
+        self.settled = threading.Event()             # the first connection is bound, or failed
+        self.proven = False                          # ... and it was bound: others may bind
+        self.closed = False
 
 
 class DcConnections:
-    """The run's bound connections to domain controllers, one per URL."""
+    """The run's bound connections to domain controllers, a small pool per URL."""
 
     def __init__(self, settings: LdapSettings, ca_bundle: Optional[Path], timeout: float,
                  password: Callable[[], str]) -> None:
@@ -70,7 +83,7 @@ class DcConnections:
         self._ca_bundle = ca_bundle
         self._timeout = timeout
         self._password = password
-        self._sessions: Dict[str, _Session] = {}
+        self._pools: Dict[str, _Pool] = {}
         self._lock = threading.Lock()
 
     def configured(self, url: str) -> Target:
@@ -80,8 +93,26 @@ class DcConnections:
             raise FactUnavailable(Reason.MISCONFIGURED, "[ldap] url is set but no bind account ([ldap] user)")
         return target(url)
 
-    def open(self, where: Target) -> ldap3.Connection:
-        """A new bound connection to ``where`` (the caller closes it)."""
+    def _pool(self, where: Target) -> _Pool:
+        with self._lock:
+            return self._pools.setdefault(where.url, _Pool())
+
+    def open(self, where: Target) -> "ldap3.Connection":
+        """A new bound connection to ``where``, outside the pool (the caller closes it): for the paged
+        user walk. It binds only once the pool's first bind has settled, and fails at once when that
+        failed (a dead DC, a refused account)."""
+        pool = self._pool(where)
+        if not pool.settled.is_set():
+            self._release(pool, self._checkout(where, pool))
+        pool.settled.wait()
+        if pool.failure is not None:
+            raise pool.failure
+        connection = self._connect(where)
+        self._bind(connection, where)
+        return connection
+
+    def _connect(self, where: Target) -> "ldap3.Connection":
+        """TCP, TLS (LDAPS or StartTLS), not yet bound."""
         timeout = self._timeout
         user = self._settings.user
         password = self._password()
@@ -101,6 +132,14 @@ class DcConnections:
             connection.open()
             if not where.ldaps:
                 connection.start_tls()  # raises when the DC refuses: never fall back to a clear bind
+        except Exception as exc:
+            close_quietly(connection)
+            raise unavailable(exc, where.url, timeout) from None
+        return connection
+
+    def _bind(self, connection: "ldap3.Connection", where: Target) -> None:
+        user = self._settings.user
+        try:
             if not connection.bind():
                 result = connection.result or {}
                 if result.get("result") == 49:
@@ -116,51 +155,112 @@ class DcConnections:
             raise
         except Exception as exc:
             close_quietly(connection)
-            raise unavailable(exc, where.url, timeout) from None
+            raise unavailable(exc, where.url, self._timeout) from None
+
+    def _checkout(self, where: Target, pool: _Pool) -> "ldap3.Connection":
+        """A bound connection of ``where``'s pool for the caller alone: idle, or opened now."""
+        with pool.cond:
+            while True:
+                if pool.failure is not None:
+                    raise pool.failure
+                if pool.idle:
+                    return pool.idle.pop()
+                first = pool.count == 0 and not pool.settled.is_set()
+                if first or (pool.proven and pool.count < POOL_SIZE):
+                    break
+                pool.cond.wait()  # the first bind under way, or every connection busy
+            if first:  # the others open beside the first one, and bind once it has
+                extras = POOL_SIZE - 1
+                pool.count = 1 + extras
+            else:
+                extras = 0
+                pool.count += 1
+        for number in range(extras):
+            threading.Thread(target=self._open_extra, args=(where, pool), daemon=True,
+                             name=f"ldap {where.url} #{number + 2}").start()
+        try:
+            connection = self._connect(where)
+            self._bind(connection, where)
+        except FactUnavailable as exc:
+            with pool.cond:
+                pool.count -= 1
+                if first:
+                    pool.failure = exc  # the DC costs one timeout per run: every other lookup fails at once
+                    pool.settled.set()
+                pool.cond.notify_all()
+            raise
+        if first:
+            with pool.cond:
+                pool.proven = True
+                pool.settled.set()
+                pool.cond.notify_all()
         return connection
 
-    def run(self, url: str, operation: Callable[[ldap3.Connection], T]) -> T:
-        """``operation`` on the run's connection to ``url`` (opened on first use, one caller at a time)."""
+    def _open_extra(self, where: Target, pool: _Pool) -> None:
+        """A further pooled connection: TCP and TLS now, the bind once the first one has bound."""
+        connection = None
+        try:
+            connection = self._connect(where)
+            pool.settled.wait()
+            if pool.proven and not pool.closed:
+                self._bind(connection, where)
+                with pool.cond:
+                    if not pool.closed:
+                        pool.idle.append(connection)
+                        pool.cond.notify_all()
+                        return
+        except FactUnavailable:
+            connection = None  # _connect and _bind close what they opened
+        except Exception:  # a pool helper never takes the run down: the lookups open their own
+            pass
+        if connection is not None:
+            close_quietly(connection)
+        with pool.cond:
+            pool.count -= 1
+            pool.cond.notify_all()
+
+    def _release(self, pool: _Pool, connection: "ldap3.Connection") -> None:
+        with pool.cond:
+            if not pool.closed:
+                pool.idle.append(connection)
+                pool.cond.notify_all()
+                return
+        close_quietly(connection)
+
+    def run(self, url: str, operation: Callable[["ldap3.Connection"], T]) -> T:
+        """``operation`` on a connection of ``url``'s pool, which no other operation uses meanwhile."""
         where = self.configured(url)
-        with self._lock:
-            session = self._sessions.setdefault(where.url, _Session())
-        with session.lock:
-            if session.failure is not None:
-                raise session.failure
-            if session.connection is None:
-                try:
-                    session.connection = self.open(where)
-                except FactUnavailable as exc:
-                    session.failure = exc
-                    raise
-            try:
-                return operation(session.connection)
-            except FactUnavailable:
-                raise
-            except Exception as exc:
-                # A broken connection is not reused; the next fact reconnects once.
-                close_quietly(session.connection)
-                session.connection = None
-                raise unavailable(exc, where.url, self._timeout) from None
+        pool = self._pool(where)
+        connection = self._checkout(where, pool)
+        try:
+            result = operation(connection)
+        except FactUnavailable:
+            self._release(pool, connection)
+            raise
+        except Exception as exc:
+            # A broken connection is not reused; the next fact opens another.
+            close_quietly(connection)
+            with pool.cond:
+                pool.count -= 1
+                pool.cond.notify_all()
+            raise unavailable(exc, where.url, self._timeout) from None
+        self._release(pool, connection)
+        return result
 
     def close(self) -> None:
         """Unbind every DC connection of the run (once the checks are done)."""
         with self._lock:
-            sessions = list(self._sessions.values())
-        for session in sessions:
-            # A session still busy belongs to a check abandoned or interrupted mid-operation: its daemon
-            # thread ends with the process; waiting for it would hold the run up by a whole timeout.
-            if not session.lock.acquire(timeout=0.2):
-                continue
-            try:
-                if session.connection is not None:
-                    close_quietly(session.connection)
-                    session.connection = None
-            finally:
-                session.lock.release()
+            pools = list(self._pools.values())
+        for pool in pools:
+            with pool.cond:
+                pool.closed = True
+                idle, pool.idle = pool.idle, []
+                pool.cond.notify_all()
+            for connection in idle:
+                close_quietly(connection)
 
 
-def search(conn: ldap3.Connection, base: str, flt: str, scope, attributes, controls=None,
+def search(conn: "ldap3.Connection", base: str, flt: str, scope, attributes, controls=None,
            missing_ok: bool = True) -> List[RawEntry]:
     """The entries found; [] when ``base`` does not exist and ``missing_ok``; other LDAP errors raise."""
     conn.search(base, flt, scope, attributes=list(attributes), controls=controls)
@@ -174,7 +274,7 @@ def search(conn: ldap3.Connection, base: str, flt: str, scope, attributes, contr
             if entry.get("type") == "searchResEntry"]
 
 
-def close_quietly(connection: ldap3.Connection) -> None:
+def close_quietly(connection: "ldap3.Connection") -> None:
     """Unbind, ignoring a socket that is already broken (the error being reported is the first one)."""
     try:
         connection.unbind()

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Dict, Iterator, List
 
-import ldap3
-from ldap3.utils.conv import escape_filter_chars
-
+from ocscheck.facts.lazy import lazy
 from ocscheck.facts.ldap.connection import RawEntry, attr_int, attr_text, search
 from ocscheck.facts.store import FactUnavailable, Reason
+
+ldap3 = lazy("ldap3")  # loaded by the first walk, not by a replay
+_conv = lazy("ldap3.utils.conv")
 
 SIP_USER_FILTER = "(&(objectClass=user)(msRTCSIP-UserEnabled=TRUE))"
 USER_ATTRIBUTES = ("msRTCSIP-PrimaryUserAddress", "msRTCSIP-PrimaryHomeServer", "mail", "userAccountControl")
@@ -86,7 +87,7 @@ def summarise(entries: Iterator[RawEntry], conn: ldap3.Connection, base: str) ->
     for uri in duplicated:
         # Second, targeted look-up: the owners of each duplicate (a digest collision shows one owner: dropped).
         # A failed search raises (a busy DC must not turn a duplicate into a "collision" and drop it).
-        found = search(conn, base, f"(&{SIP_USER_FILTER}(msRTCSIP-PrimaryUserAddress={escape_filter_chars(uri)}))",
+        found = search(conn, base, f"(&{SIP_USER_FILTER}(msRTCSIP-PrimaryUserAddress={_conv.escape_filter_chars(uri)}))",
                        ldap3.SUBTREE, ("cn",))
         owners = sorted(dn for dn, _raw in found)
         if len(owners) > 1:

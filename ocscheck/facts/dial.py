@@ -1,0 +1,83 @@
+"""TCP connects of one run, by address and port: a failed connect is remembered and shared.
+
+Several facts dial the same endpoint under different names (the certificate checks' handshake with
+ocs.todorovic.adds:5061, sip.tls's with sip.todorovic.fr:5061, both 127.0.0.20:5061; the HTTPS paths
+and the 443 handshake). A host that is down must cost one timeout per run, not one per fact: the first
+failure (refused, unreachable, no answer) is kept for the run and every later dial of that address and
+port fails at once with it. While the first dial of an endpoint is under way, other dials of it wait
+for its outcome (a dead host then costs every one of them the first dial's timeout, not a timeout of
+their own started later); once one connect has worked, dials no longer wait for each other.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Dict, Optional, Tuple
+
+from ocscheck.facts.store import FactUnavailable, Reason
+
+Endpoint = Tuple[str, int]
+
+
+class Dials:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failed: Dict[Endpoint, FactUnavailable] = {}
+        self._first: Dict[Endpoint, threading.Event] = {}   # set once the first dial has an outcome
+        self._alive: set = set()
+
+    def check(self, address: str, port: int) -> None:
+        """Raise the remembered failure of ``address``:``port``, if any."""
+        with self._lock:
+            failed = self._failed.get((address, port))
+        if failed is not None:
+            raise FactUnavailable(failed.reason, f"{failed.detail} (remembered from an earlier connect in this run)")
+
+    def remember(self, address: str, port: int, failure: FactUnavailable) -> None:
+        with self._lock:
+            if (address, port) not in self._alive:
+                self._failed.setdefault((address, port), failure)
+
+    def connect(self, address: str, port: int, deadline: float) -> socket.socket:
+        """A TCP connection to ``address``:``port`` by ``deadline``, or FactUnavailable (remembered)."""
+        endpoint = (address, port)
+        with self._lock:
+            first: Optional[threading.Event] = None
+            waiting = endpoint not in self._alive and endpoint in self._first
+            if endpoint not in self._alive and endpoint not in self._first:
+                first = self._first[endpoint] = threading.Event()
+            pending = self._first.get(endpoint)
+        if waiting and pending is not None:
+            pending.wait(max(0.0, deadline - time.monotonic()))
+        self.check(address, port)
+        if deadline - time.monotonic() <= 0:  # our own time is up: says nothing about the endpoint
+            if first is not None:
+                first.set()
+            raise FactUnavailable(Reason.TIMEOUT, f"no time left to connect to {address}:{port}")
+        try:
+            sock = _tcp_connect(address, port, deadline)
+        except FactUnavailable as exc:
+            self.remember(address, port, exc)
+            raise
+        finally:
+            if first is not None:
+                first.set()
+        with self._lock:
+            self._alive.add(endpoint)
+            self._failed.pop(endpoint, None)
+        return sock
+
+
+def _tcp_connect(address: str, port: int, deadline: float) -> socket.socket:
+    where = f"{address}:{port}"
+    remaining = max(0.01, deadline - time.monotonic())
+    try:
+        return socket.create_connection((address, port), timeout=remaining)
+    except ConnectionRefusedError:
+        raise FactUnavailable(Reason.REFUSED, f"TCP connection to {where} refused (nothing listens)") from None
+    except socket.timeout:
+        raise FactUnavailable(Reason.TIMEOUT, f"no TCP answer from {where} within {remaining:.1f} s "
+                                              f"(filtered or host down)") from None
+    except OSError as exc:
+        raise FactUnavailable(Reason.UNREACHABLE, f"cannot connect to {where}: {exc.strerror or exc}") from None
