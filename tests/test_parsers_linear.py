@@ -24,7 +24,8 @@ FIRST_BUDGET_S = 0.05    # 1 KB: linear parsers take ~0.5 ms
 
 def cpu_time(parse, text: str, runs: int) -> float:
     best = float("inf")
-    gc.collect()
+    # No gc.collect() here: in a process holding the whole suite's objects each one costs ~40 ms, which
+    # added up to most of this file's time; disabling the collector keeps its pauses out of the figures.
     gc.disable()
     try:
         for _ in range(runs):
