@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.lab import bench_env, code_env, full_lab  # noqa: E402
+from bench.lab import bench_lab  # noqa: E402
 from bench.timing import timed  # noqa: E402
 
 DROPS = {"dc": "ip daddr 127.0.0.2 tcp dport { 389, 636 } drop",
@@ -65,11 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ocscheck-bench-dead-") as tmp:
         work = Path(tmp)
-        with full_lab(work / "lab") as (site, env):
-            env = bench_env(env, work / "pycache")
-            cwd = None
-            if args.code:
-                env, cwd = code_env(env, args.code.resolve()), args.code.resolve()
+        with bench_lab(work, args.code) as (site, env, cwd):
             py = sys.executable
             startup = timed([py, "-m", "ocscheck", "--help"], 3)  # also fills the byte-code cache
             timed([py, "-m", "ocscheck", "post", "-c", str(site), "-q"], 1)  # warm the lab's caches once

@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.lab import bench_env, code_env, full_lab  # noqa: E402
+from bench.lab import bench_lab  # noqa: E402
 
 TCP = [("127.0.0.2", 636), ("127.0.0.2", 389), ("127.0.0.3", 636), ("127.0.0.3", 389), ("127.0.0.20", 5061),
        ("127.0.0.20", 443), ("127.0.0.30", 5985), ("127.0.0.40", 80), ("127.0.0.53", 5353), ("127.0.0.54", 5353)]
@@ -107,11 +107,7 @@ def main() -> None:
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="ocscheck-bench-latency-") as tmp:
         work = Path(tmp)
-        with full_lab(work / "lab") as (site, env):
-            env = bench_env(env, work / "pycache")
-            cwd = None
-            if args.code:
-                env, cwd = code_env(env, args.code.resolve()), args.code.resolve()
+        with bench_lab(work, args.code) as (site, env, cwd):
             env_tools = {**env, "LDAPTLS_CACERT": str((site.parent / tomllib.loads(site.read_text())["tls"]
                                                        ["ca_bundle"]).resolve()), "LDAPTLS_REQCERT": "demand"}
             post = [py, "-m", "ocscheck", "post", "-c", str(site), "-q"]

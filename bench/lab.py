@@ -10,7 +10,7 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -59,3 +59,15 @@ def bench_env(env: Dict[str, str], pycache: Path) -> Dict[str, str]:
 def code_env(env: Dict[str, str], code: Path) -> Dict[str, str]:
     """Run ``python -m ocscheck`` from the tree ``code`` (a checkout of another commit, for before/after)."""
     return {**env, "PYTHONPATH": str(code)}
+
+
+@contextmanager
+def bench_lab(work: Path, code: Optional[Path] = None) -> Iterator[Tuple[Path, Dict[str, str], Optional[Path]]]:
+    """(site file, environment, working directory) for timing ``python -m ocscheck`` against the whole lab:
+    byte code cached as a user's install has it, and the package from the tree ``code`` when given."""
+    with full_lab(work / "lab") as (site, env):
+        env = bench_env(env, work / "pycache")
+        cwd = None
+        if code:
+            env, cwd = code_env(env, code.resolve()), code.resolve()
+        yield site, env, cwd

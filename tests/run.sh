@@ -52,21 +52,8 @@ fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[test]" >&2
 
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
-  ns="ocslab-$$"
-  mkdir -p "/etc/netns/$ns"
-  printf 'nameserver 127.0.0.53\noptions timeout:1 attempts:1\n' > "/etc/netns/$ns/resolv.conf"
-  cat > "/etc/netns/$ns/hosts" <<HOSTS
-127.0.0.1 localhost
-127.0.0.2 ocsdc1.todorovic.adds ocsdc1
-127.0.0.3 ocsdc2.todorovic.adds ocsdc2
-127.0.0.20 ocs.todorovic.adds ocs
-127.0.0.40 pki.todorovic.adds pki
-HOSTS
-  cleanup() { ip netns delete "$ns" 2>/dev/null || true; rm -rf "/etc/netns/$ns"; }
-  trap cleanup EXIT
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  run_in_lab() { ip netns exec "$ns" "$@"; }
+  source tests/lab/netns.sh
+  lab_netns_up
 else
   run_in_lab() { "$@"; }
 fi

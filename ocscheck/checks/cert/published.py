@@ -7,9 +7,8 @@ from typing import List, Set
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from ocscheck.checks.cert.source import PHASES, subject_certificate
+from ocscheck.checks.cert.source import PHASES, subject_certificate, trusted_path
 from ocscheck.context import CheckContext
-from ocscheck.facts import FactUnavailable
 from ocscheck.model import Result
 from ocscheck.registry import check
 from ocscheck.values import certs
@@ -59,13 +58,7 @@ def cert_ca_published(ctx: CheckContext) -> Result:
     documentation (-dspublish RootCA|SubCA); MS-ADSC certificationAuthority (cACertificate).
     """
     subject = subject_certificate(ctx)
-    try:
-        bundle = ctx.facts.tls.ca_bundle()
-    except FactUnavailable as exc:
-        if not exc.reason.skips:
-            raise
-        bundle = []
-    path = certs.build_path(subject.leaf, subject.chain[1:], bundle)
+    path = trusted_path(ctx, subject)
     published: PublishedCas = ctx.facts.ldap.published_cas()
     roots, intermediates = _prints(published.root_certificates()), _prints(published.intermediate_certificates())
     config = published.configuration_nc

@@ -15,7 +15,7 @@ from typing import List, Optional
 
 from cryptography import x509
 
-from ocscheck.checks.cert.source import PHASES, new_certificate, subject_certificate
+from ocscheck.checks.cert.source import PHASES, new_certificate, subject_certificate, trusted_path
 from ocscheck.context import CheckContext
 from ocscheck.facts import FactUnavailable, Reason
 from ocscheck.model import Result
@@ -165,13 +165,7 @@ def cert_revocation(ctx: CheckContext) -> Result:
     order, KB289749).
     """
     subject = subject_certificate(ctx)
-    try:
-        bundle = ctx.facts.tls.ca_bundle()
-    except FactUnavailable as exc:
-        if not exc.reason.skips:
-            raise
-        bundle = []  # the presented chain still gives the issuers; the verdict says what was not checked
-    path = certs.build_path(subject.leaf, subject.chain[1:], bundle)
+    path = trusted_path(ctx, subject)
     found = _Revocation(ctx, ctx.facts.now())
     for index, link in enumerate(path.links):
         cert = link.cert

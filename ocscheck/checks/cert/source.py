@@ -98,3 +98,16 @@ def new_certificate(ctx: CheckContext, leaf: Optional[x509.Certificate], why: st
 
 def subject_evidence(subject: Subject) -> List[str]:
     return [subject.where, f"leaf: {certs.describe(subject.leaf)}"]
+
+
+def trusted_path(ctx: CheckContext, subject: Subject) -> certs.CertPath:
+    """The subject's path built towards the site's CA bundle; without a bundle (not configured) from the
+    presented chain alone (its issuers are still known; the verdict says what could not be checked). A
+    configured bundle that cannot be read raises: no check judges a path it could not build honestly."""
+    try:
+        bundle = ctx.facts.tls.ca_bundle()
+    except FactUnavailable as exc:
+        if not exc.reason.skips:
+            raise
+        bundle = []
+    return certs.build_path(subject.leaf, subject.chain[1:], bundle)
