@@ -18,7 +18,7 @@ from ocscheck.siteinit import render_site  # noqa: E402
 from tests import winrm_endpoint  # noqa: E402
 from tests.helpers import merge  # noqa: E402
 from tests.lab import dnsmasq, samba, tls_lab  # noqa: E402
-from tests.lab.record_example import BASE, _flatten  # noqa: E402
+from tests.lab.record_example import BASE, _flatten, _publish_cas  # noqa: E402
 
 # The hosts a dead-host scenario drops, by role.
 HOSTS = {"dc": "127.0.0.2", "server": "127.0.0.20", "winrm": "127.0.0.30"}
@@ -37,6 +37,7 @@ def full_lab(work: Path, timeout: float = 5.0, workers: int = 16) -> Iterator[Tu
         stops.append(stop)
         dns, stop = dnsmasq.start_good_lab(work)
         stops.append(stop)
+        _publish_cas(ad, work / "tls")  # as the bundled example's lab: cert.ca-published passes here too
         values = merge(merge(merge(merge(BASE, ad), hosts), dns), tls)
         values = merge(values, {"run": {"timeout": timeout, "workers": workers}})
         site = work / "site.toml"
