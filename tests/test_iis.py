@@ -152,15 +152,21 @@ def site_list(bindings: str) -> bytes:
     return f'SITE "Default Web Site" (id:1,bindings:http/*:80:,{bindings},state:Started)\r\n'.encode()
 
 
-def test_binding_on_the_servers_address_is_valid(tls_lab, tmp_path):
-    # IIS Manager > Bindings > https, IP address 127.0.0.20 (not "All Unassigned"): http.sys holds
-    # the certificate under 127.0.0.20:443 and no 0.0.0.0:443 entry exists.
+def host_binding_outcome(tls_lab, tmp_path, sslcert_ipport: str, bindings: str):
+    """iis.https-binding with the lab's good certificate on 5061/443 and a host snapshot whose netsh entry is
+    ``sslcert_ipport`` (holding that certificate) and whose Default Web Site has ``bindings``; and its thumbprint."""
     pki = Pki()
     leaf = pki.leaf(sans=GOOD_SANS)
     lab = tls_lab(pki=pki, leaf=leaf)
     thumbprint = certs.thumbprint(leaf.cert)
-    path = host_snapshot(tmp_path, netsh_entry("127.0.0.20:443", thumbprint), site_list("https/127.0.0.20:443:"))
-    outcome = judge(make_site(lab.site()), [ID], inputs=Inputs(host_snapshots={"server": path}))[ID]
+    path = host_snapshot(tmp_path, netsh_entry(sslcert_ipport, thumbprint), site_list(bindings))
+    return judge(make_site(lab.site()), [ID], inputs=Inputs(host_snapshots={"server": path}))[ID], thumbprint
+
+
+def test_binding_on_the_servers_address_is_valid(tls_lab, tmp_path):
+    # IIS Manager > Bindings > https, IP address 127.0.0.20 (not "All Unassigned"): http.sys holds
+    # the certificate under 127.0.0.20:443 and no 0.0.0.0:443 entry exists.
+    outcome, thumbprint = host_binding_outcome(tls_lab, tmp_path, "127.0.0.20:443", "https/127.0.0.20:443:")
     assert outcome.status is Status.PASS, outcome.summary
     assert f"host: https/127.0.0.20:443: served by sslcert 127.0.0.20:443 hash {thumbprint}" in outcome.evidence
 
@@ -168,24 +174,14 @@ def test_binding_on_the_servers_address_is_valid(tls_lab, tmp_path):
 @pytest.mark.parametrize("host_name, status", [("portal.todorovic.fr", Status.FAIL),
                                                ("ocs.todorovic.adds", Status.WARN)])
 def test_host_name_in_the_https_binding_is_flagged(tls_lab, tmp_path, host_name, status):
-    pki = Pki()
-    leaf = pki.leaf(sans=GOOD_SANS)
-    lab = tls_lab(pki=pki, leaf=leaf)
-    path = host_snapshot(tmp_path, netsh_entry("0.0.0.0:443", certs.thumbprint(leaf.cert)),
-                         site_list(f"https/*:443:{host_name}"))
-    outcome = judge(make_site(lab.site()), [ID], inputs=Inputs(host_snapshots={"server": path}))[ID]
+    outcome, _ = host_binding_outcome(tls_lab, tmp_path, "0.0.0.0:443", f"https/*:443:{host_name}")
     assert outcome.status is status, outcome.summary
     assert f"the https binding https/*:443:{host_name} has a host name" in outcome.summary
     assert "bindingInformation='*:443:" in outcome.remediation
 
 
 def test_no_https_binding_gets_the_appcmd_line(tls_lab, tmp_path):
-    pki = Pki()
-    leaf = pki.leaf(sans=GOOD_SANS)
-    lab = tls_lab(pki=pki, leaf=leaf)
-    thumbprint = certs.thumbprint(leaf.cert)
-    path = host_snapshot(tmp_path, netsh_entry("0.0.0.0:443", thumbprint), site_list("net.tcp/808:*"))
-    outcome = judge(make_site(lab.site()), [ID], inputs=Inputs(host_snapshots={"server": path}))[ID]
+    outcome, thumbprint = host_binding_outcome(tls_lab, tmp_path, "0.0.0.0:443", "net.tcp/808:*")
     assert outcome.status is Status.FAIL
     assert outcome.summary == "Default Web Site has no https binding on port 443"
     assert ("%windir%\\system32\\inetsrv\\appcmd.exe set site /site.name:\"Default Web Site\" "
