@@ -7,15 +7,16 @@ of a live run, the facts that depend only on the site file lets them travel toge
 find them fetched or under way (the store's single flight), a chain of dead hosts costs one timeout,
 and the web paths share their round trips.
 
-Only what the selected checks read, and only from the site file: the handshakes with the server on
-its SIP and HTTPS ports, the web paths (when iis.https-binding runs), the site DC's RootDSE (which opens
-its connection pool), the DC's repadmin links (when ad.replication runs) and the server host's system probe. Never in a replay. A prefetch that fails
-is memoised like any fact, and the check that reads it reports it; a prefetch never raises.
+Only what the selected checks read, and only from the site file (or from a fact fetched here first: a
+warm-up may fetch one fact, then start the facts that need it with ``fan_out``). One function per
+source below, each returning its warm-ups. Never in a replay. A prefetch that fails is memoised like
+any fact, and the check that reads it reports it; a prefetch never raises.
 """
 from __future__ import annotations
 
 import threading
-from typing import Callable, List, Sequence
+from dataclasses import dataclass
+from typing import Callable, FrozenSet, List, Sequence
 
 from ocscheck.facts import Facts, FactUnavailable
 from ocscheck.model import CheckSpec, Phase
@@ -23,28 +24,59 @@ from ocscheck.model import CheckSpec, Phase
 Warmup = Callable[[], object]
 
 
-def warmups(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> List[Warmup]:
-    """The facts worth starting now for ``specs`` at ``facts.site``."""
-    site = facts.site
-    needs = {alt for spec in specs for need in spec.needs for alt in need.split("|")}
-    ids = {spec.id for spec in specs}
+@dataclass(frozen=True)
+class Plan:
+    """What a run will read: its facts, phase, the selected checks' ids and needs."""
+    facts: Facts
+    phase: Phase
+    ids: FrozenSet[str]
+    needs: FrozenSet[str]
+
+    @classmethod
+    def of(cls, facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> "Plan":
+        return cls(facts, phase, frozenset(spec.id for spec in specs),
+                   frozenset(alt for spec in specs for need in spec.needs for alt in need.split("|")))
+
+
+def _tls(plan: Plan) -> List[Warmup]:
+    facts, site = plan.facts, plan.facts.site
     fqdn = site.deployment.server_fqdn
     found: List[Warmup] = []
-    if "tls" in needs and phase is Phase.POST:
+    if "tls" in plan.needs and plan.phase is Phase.POST:
         found.append(lambda: facts.tls.handshake(fqdn, site.tls.sip_port))
-    if "iis.https-binding" in ids:
+    if "iis.https-binding" in plan.ids:
         found.append(lambda: facts.tls.handshake(fqdn, site.tls.https_port))
         for path in site.tls.web_paths:
             found.append(lambda path=path: facts.http.web(fqdn, site.tls.https_port, path))
-    if "ldap" in needs and site.ldap.url:
-        found.append(lambda: facts.ldap.rootdse())
-    if "ad.replication" in ids and (site.winrm_dc is not None or "dc" in facts.inputs.host_snapshots
-                                    or facts.inputs.repadmin is not None):
+    return found
+
+
+def _ldap(plan: Plan) -> List[Warmup]:
+    facts = plan.facts
+    if "ldap" in plan.needs and facts.site.ldap.url:
+        return [lambda: facts.ldap.rootdse()]
+    return []
+
+
+def _hosts(plan: Plan) -> List[Warmup]:
+    facts, site = plan.facts, plan.facts.site
+    found: List[Warmup] = []
+    if "ad.replication" in plan.ids and (site.winrm_dc is not None or "dc" in facts.inputs.host_snapshots
+                                         or facts.inputs.repadmin is not None):
         # The check reads the DC's LDAP, then its repadmin over WinRM, whatever the first answered.
         found.append(lambda: facts.host("dc").replication_links())
-    if "winrm.server" in needs and (site.winrm_server is not None or "server" in facts.inputs.host_snapshots):
+    if "winrm.server" in plan.needs and (site.winrm_server is not None or "server" in facts.inputs.host_snapshots):
         found.append(lambda: facts.host("server").system())
     return found
+
+
+SOURCES: Sequence[Callable[[Plan], List[Warmup]]] = (_hosts, _ldap, _tls)
+
+
+def warmups(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> List[Warmup]:
+    """The facts worth starting now for ``specs`` at ``facts.site``."""
+    plan = Plan.of(facts, phase, specs)
+    return [warmup for source in SOURCES for warmup in source(plan)]
 
 
 # The network clients each source's fetchers load (ocscheck.facts.lazy), by need.
@@ -78,9 +110,14 @@ def preload(specs: Sequence[CheckSpec]) -> None:
 def start(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> List[threading.Thread]:
     """Load the clients, then start every warm-up in a daemon thread of its own (they wait on the network)."""
     preload(specs)
+    return fan_out(warmups(facts, phase, specs))
+
+
+def fan_out(calls: Sequence[Warmup]) -> List[threading.Thread]:
+    """Start each call in a daemon thread of its own (they wait on the network); failures stay memoised."""
     threads = []
-    for number, warmup in enumerate(warmups(facts, phase, specs)):
-        thread = threading.Thread(target=_quietly, args=(warmup,), daemon=True, name=f"prefetch {number}")
+    for call in calls:
+        thread = threading.Thread(target=_quietly, args=(call,), daemon=True, name="prefetch")
         thread.start()
         threads.append(thread)
     return threads
