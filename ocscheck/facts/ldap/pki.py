@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-import ldap3
-
 from ocscheck.facts.ldap.connection import search
+from ocscheck.facts.lazy import lazy
 from ocscheck.values.pki import CONTAINERS, PublishedCa, PublishedCas, pki_dn
+
+ldap3 = lazy("ldap3")  # a replay imports this module, never the client
 
 
 def fetch_published_cas(conn: ldap3.Connection, configuration_nc: str) -> Dict[str, Any]:
