@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable, FrozenSet, List, Sequence
+from typing import Callable, FrozenSet, Iterable, List, Sequence, Tuple
 
 from ocscheck.facts import Facts, FactUnavailable
 from ocscheck.model import CheckSpec, Phase
@@ -70,15 +70,6 @@ def _hosts(plan: Plan) -> List[Warmup]:
     return found
 
 
-SOURCES: Sequence[Callable[[Plan], List[Warmup]]] = (_hosts, _ldap, _tls)
-
-
-def warmups(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> List[Warmup]:
-    """The facts worth starting now for ``specs`` at ``facts.site``."""
-    plan = Plan.of(facts, phase, specs)
-    return [warmup for source in SOURCES for warmup in source(plan)]
-
-
 # The network clients each source's fetchers load (ocscheck.facts.lazy), by need.
 CLIENTS = {
     "ldap": ("ldap3", "ldap3.core.exceptions", "ldap3.protocol.microsoft", "ldap3.utils.conv"),
@@ -88,29 +79,46 @@ CLIENTS = {
 }
 
 
-def preload(specs: Sequence[CheckSpec]) -> None:
-    """Import, one after the other in this thread, the network clients the selected checks' fetchers use.
+@dataclass(frozen=True)
+class Source:
+    needs: Tuple[str, ...]                       # whose CLIENTS its warm-ups' fetchers use
+    warmups: Callable[[Plan], List[Warmup]]
 
-    A replay never gets here. In a live run every fetcher imports its client at once on its first fetch:
-    a dozen threads importing ldap3, requests, dnspython, pyOpenSSL and pywinrm together, serialised by
-    the GIL and the import locks, took 0.8 s before the first dial to a DC could start (measured with
-    bench/fact_timeline.py); one after the other they take less than half of that, and every dial then
-    starts at once.
+
+# Longest chain of round trips first (WinRM: NTLM, shell, command; then LDAP: TLS, bind, RootDSE, lookups),
+# so that its dial goes out before the next source's clients are even imported.
+SOURCES: Sequence[Source] = (Source(("winrm.server", "winrm.dc"), _hosts), Source(("ldap",), _ldap),
+                             Source(("tls", "http"), _tls))
+
+
+def start(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> List[threading.Thread]:
+    """Start every warm-up of the run, source by source, each once its clients are imported.
+
+    Importing is CPU work under the GIL (and the import locks): a dozen threads importing ldap3,
+    requests, dnspython, pyOpenSSL and pywinrm together took 0.8 s before the first dial (measured
+    with bench/fact_timeline.py). This thread imports them one after the other instead, and starts a
+    source's warm-ups as soon as its own clients are in: while they wait on the network, the next
+    source's clients load. A replay never gets here.
     """
+    plan = Plan.of(facts, phase, specs)
+    threads: List[threading.Thread] = []
+    for source in SOURCES:
+        calls = source.warmups(plan)
+        if calls:
+            _import(source.needs)
+            threads += fan_out(calls)
+    _import(sorted(plan.needs))  # the clients of the checks' own fetches, before the checks start
+    return threads
+
+
+def _import(needs: Iterable[str]) -> None:
     import importlib
 
-    needs = {alt for spec in specs for need in spec.needs for alt in need.split("|")}
-    for module in dict.fromkeys(m for need in sorted(needs) for m in CLIENTS.get(need, ())):
+    for module in dict.fromkeys(m for need in needs for m in CLIENTS.get(need, ())):
         try:
             importlib.import_module(module)
         except ImportError:
             pass  # an optional client (the fetcher that needs it says so when it runs)
-
-
-def start(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> List[threading.Thread]:
-    """Load the clients, then start every warm-up in a daemon thread of its own (they wait on the network)."""
-    preload(specs)
-    return fan_out(warmups(facts, phase, specs))
 
 
 def fan_out(calls: Sequence[Warmup]) -> List[threading.Thread]:
