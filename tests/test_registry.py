@@ -110,3 +110,25 @@ def test_a_broken_plugin_is_reported_to_the_caller_not_printed(monkeypatch, caps
     assert fresh.load_warnings == ["plugin 'broken' (nowhere.module:checks) failed to load: ImportError: "
                                    "No module named 'nowhere'"]
     assert capsys.readouterr().err == ""
+
+
+def test_an_installed_plugin_distribution_is_loaded_through_its_entry_point(tmp_path):
+    """A real distribution on sys.path (dist-info + entry_points.txt), not a monkeypatched list: the look
+    before importlib.metadata must find it."""
+    import subprocess
+    import sys
+
+    (tmp_path / "zzplugin").mkdir()
+    (tmp_path / "zzplugin" / "__init__.py").write_text(
+        "from ocscheck.registry import check\nfrom ocscheck.model import Result\n\n"
+        "@check('zz.plugin-check', title='A plugin check', phases=('post',), severity='low')\n"
+        "def plugin_check(ctx):\n    '''Plugin. Fix: none. Source: test.'''\n    return Result.ok('fine')\n")
+    info = tmp_path / "zzplugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zzplugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[ocscheck.checks]\nzz = zzplugin\n")
+    code = ("from ocscheck.registry import load_all\n"
+            "print([(s.id, s.origin) for s in load_all().specs() if s.id.startswith('zz.')])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+    assert done.stdout.strip() == "[('zz.plugin-check', 'plugin zzplugin')]", done.stderr
