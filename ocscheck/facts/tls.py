@@ -15,10 +15,12 @@ import select
 import socket
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from cryptography import x509
+from ocscheck.facts import background
 from ocscheck.facts.dial import Dials
 from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
@@ -86,8 +88,12 @@ def open_session(address: str, port: int, sni: Optional[str], deadline: float,
                  dials: Optional[Dials] = None) -> TlsSession:
     """TCP connect and TLS handshake, bounded by ``deadline``. Raises FactUnavailable (refused/timeout/...).
     ``dials``: the run's connects, so that a failed one is remembered per address and port (``dial``)."""
+    return tls_session((dials or Dials()).connect(address, port, deadline), address, port, sni, deadline)
+
+
+def tls_session(sock: socket.socket, address: str, port: int, sni: Optional[str], deadline: float) -> TlsSession:
+    """The TLS handshake on the connected ``sock`` (closed on failure), bounded by ``deadline``."""
     where = f"{address}:{port}"
-    sock = (dials or Dials()).connect(address, port, deadline)
     sock.setblocking(False)
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
     # Capture, never judge: validation happens in the checks on the chain captured here.
@@ -206,20 +212,31 @@ class TlsFacts:
         started = time.monotonic()
         deadline = started + self._facts.timeout
         address, source = self.address(name)
-        # Communicator 2007 R2 on Windows XP sends no SNI (Schannel before Vista cannot): try that first,
-        # and only when the server refuses it, the way a modern client would.
+        where = f"{name} ({address}, {source}):{port}"
+        try:
+            sock = self.dials.connect(address, port, deadline)  # its failure is the fact's, with its own words
+        except FactUnavailable as exc:
+            raise FactUnavailable(exc.reason, f"{where}: {exc.detail}") from None
+        # Communicator 2007 R2 on Windows XP sends no SNI (Schannel before Vista cannot): that handshake decides,
+        # and the one with SNI counts only when the server refuses it, as a modern client's retry. Both run at
+        # once, so that the retry costs no round trips of its own; an unused SNI session is closed when done.
+        with_sni = None if _is_ip(name) else \
+            background.in_thread(lambda: open_session(address, port, name, deadline, self.dials))
         no_sni_error, sni = "", None
         try:
-            session = open_session(address, port, None, deadline, self.dials)
+            session = tls_session(sock, address, port, None, deadline)
         except FactUnavailable as exc:
-            if exc.reason is not Reason.PROTOCOL or _is_ip(name):
-                raise FactUnavailable(exc.reason, f"{name} ({address}, {source}):{port}: {exc.detail}") from None
+            if exc.reason is not Reason.PROTOCOL or with_sni is None:
+                raise FactUnavailable(exc.reason, f"{where}: {exc.detail}") from None
             no_sni_error, sni = exc.detail, name
             try:
-                session = open_session(address, port, sni, deadline, self.dials)
+                session = with_sni.result()  # open_session honours the deadline
             except FactUnavailable as again:
-                raise FactUnavailable(again.reason, f"{name} ({address}, {source}):{port}: without SNI: "
-                                                    f"{no_sni_error}; with SNI {name}: {again.detail}") from None
+                raise FactUnavailable(again.reason, f"{where}: without SNI: {no_sni_error}; with SNI {name}: "
+                                                    f"{again.detail}") from None
+        finally:
+            if with_sni is not None and sni is None:
+                with_sni.add_done_callback(_close_session)
         try:
             conn = session.conn
             chain = [c.to_cryptography() for c in conn.get_peer_cert_chain() or []]  # pyOpenSSL >= 24 (setup.cfg)
@@ -310,6 +327,11 @@ def _read_bundle(path: Path) -> List[str]:
     except ValueError:
         raise FactUnavailable(Reason.PROTOCOL, f"the CA bundle {path} holds no PEM certificate") from None
     return [c.public_bytes(serialization.Encoding.PEM).decode() for c in certs]
+
+
+def _close_session(attempt: "Future[TlsSession]") -> None:
+    if attempt.exception() is None:
+        attempt.result().close()
 
 
 def _x509_name(name: Any) -> str:
