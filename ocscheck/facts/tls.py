@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from cryptography import x509
 from ocscheck.facts import background
@@ -76,6 +76,16 @@ class TlsSession:
             if exc.args and exc.args[0] == -1:  # unexpected EOF: the peer closed without close_notify
                 return b""
             raise
+
+    def idle(self) -> bool:
+        """Still open, and nothing received since the handshake but session tickets: clean for a request."""
+        try:
+            self.conn.recv(1, socket.MSG_PEEK)  # non-blocking: reads tickets, never application data
+        except SSL.WantReadError:
+            return True
+        except (SSL.Error, OSError):
+            return False
+        return False  # the server spoke first: not the state a fresh connection would be in
 
     def close(self) -> None:
         try:
@@ -174,6 +184,9 @@ class TlsFacts:
         self._store = facts.store
         self._settings = facts.site.tls
         self.dials = Dials()  # the run's TCP connects: a dead address:port costs one timeout, whatever dials it
+        self._lock = threading.Lock()
+        self._keep_ports: Set[int] = set()   # where SIP OPTIONS goes over a handshake's connection
+        self._kept: Dict[Tuple[str, int, Optional[str]], TlsSession] = {}  # by address, port and SNI, until taken
 
     def dial_failure(self, address: str, port: int) -> None:
         """Raise the failure of an earlier connect to ``address``:``port`` in this run, if any."""
@@ -207,6 +220,25 @@ class TlsFacts:
         name = name.rstrip(".").lower()
         data = self._store.get(key(name, port), lambda: self._handshake(name, port))
         return Handshake.from_json(data)
+
+    def keep_sessions(self, port: int) -> None:
+        """SIP OPTIONS will be sent to ``port`` in this run: keep the connection of the handshakes made there
+        (one per address and SNI, the first made) for ``kept_session``, instead of closing it."""
+        with self._lock:
+            self._keep_ports.add(port)
+
+    def kept_session(self, address: str, port: int, sni: Optional[str], deadline: float) -> Optional[TlsSession]:
+        """A kept connection to ``address``:``port`` negotiated with ``sni`` (what a new one would send: the
+        server cannot tell them apart), now bounded by ``deadline``, when it is still clean; else None."""
+        with self._lock:
+            session = self._kept.pop((address, port, sni), None)
+        if session is None:
+            return None
+        session.deadline = deadline
+        if session.idle():
+            return session
+        session.close()
+        return None
 
     def _handshake(self, name: str, port: int) -> Dict[str, Any]:
         started = time.monotonic()
@@ -248,6 +280,19 @@ class TlsFacts:
                 client_ca_names=tuple(_x509_name(n) for n in conn.get_client_ca_list()),
                 seconds=round(time.monotonic() - started, 4)).to_json()
         finally:
+            with self._lock:
+                kept = port in self._keep_ports and (address, port, sni) not in self._kept
+                if kept:
+                    self._kept[(address, port, sni)] = session
+            if not kept:
+                session.close()
+
+    def close(self) -> None:
+        """Close the kept connections nobody took (Facts.close, once the checks are done)."""
+        with self._lock:
+            sessions = list(self._kept.values())
+            self._kept.clear()
+        for session in sessions:
             session.close()
 
     def ca_bundle(self) -> List[x509.Certificate]:
