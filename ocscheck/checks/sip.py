@@ -21,6 +21,7 @@ def sip_targets(ctx: CheckContext) -> List[Tuple[str, str]]:
     if not ctx.site.dns.internal:
         return [(fqdn, "the server FQDN (no [dns] internal in the site file: the _sip._tls SRV record was not read)")]
     found: Dict[str, List[str]] = {}
+    ctx.facts.dns.start(("internal", f"_sip._tls.{domain}", "SRV") for domain in ctx.site.deployment.sip_domains)
     for domain in ctx.site.deployment.sip_domains:
         name = f"_sip._tls.{domain}"
         answer = ctx.facts.dns.lookup("internal", name, "SRV")
