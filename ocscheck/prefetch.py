@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, FrozenSet, List, Sequence
 
+from ocscheck.context import CheckContext
 from ocscheck.facts import Facts, FactUnavailable
 from ocscheck.model import CheckSpec, Phase
 
@@ -44,10 +45,51 @@ def _tls(plan: Plan) -> List[Warmup]:
     found: List[Warmup] = []
     if "tls" in plan.needs and plan.phase is Phase.POST:
         found.append(lambda: facts.tls.handshake(fqdn, site.tls.sip_port))
+    if "cert.revocation" in plan.ids:
+        found.append(lambda: facts.http.start_crls(_chain_crl_urls(plan)))
+    if plan.ids & {"sip.tls", "sip.options"}:
+        found.append(lambda: fan_out(_sip_listeners(plan)))
+    if "sip.options" in plan.ids:
+        facts.tls.keep_sessions(site.tls.sip_port)  # before any handshake: OPTIONS goes over one of them
     if "iis.https-binding" in plan.ids:
         found.append(lambda: facts.tls.handshake(fqdn, site.tls.https_port))
         for path in site.tls.web_paths:
             found.append(lambda path=path: facts.http.web(fqdn, site.tls.https_port, path))
+    return found
+
+
+def _chain_crl_urls(plan: Plan) -> List[str]:
+    """The CRL URLs of the certificate cert.revocation judges (post-install: right after the 5061 handshake)."""
+    from ocscheck.checks.cert.revocation import crl_urls
+    from ocscheck.checks.cert.source import subject_certificate, trusted_path
+
+    ctx = CheckContext(plan.facts.site, plan.facts, plan.phase)
+    return crl_urls(trusted_path(ctx, subject_certificate(ctx)))
+
+
+def _sip_listeners(plan: Plan) -> List[Warmup]:
+    """Once the _sip._tls SRV targets are known (as sip.tls finds them): each target's handshake and, when
+    sip.options runs, its OPTIONS over the same connection."""
+    from ocscheck.checks.sip import sip_targets
+
+    facts, port = plan.facts, plan.facts.site.tls.sip_port
+    targets = [target for target, _how in sip_targets(CheckContext(facts.site, facts, plan.phase))]
+    if "sip.options" in plan.ids:
+        return [lambda target=target: facts.sip.options(target, port) for target in targets]
+    return [lambda target=target: facts.tls.handshake(target, port) for target in targets]
+
+
+def _dns(plan: Plan) -> List[Warmup]:
+    """The DNS queries the selected checks read first, known from the site file, asked together; the SRV
+    targets' A records follow with their handshakes (_tls)."""
+    from ocscheck.checks import dns, dns_external
+
+    facts, site = plan.facts, plan.facts.site
+    tables = {**dns.QUERIES, **dns_external.QUERIES}
+    queries = [query for check_id, of in tables.items() if check_id in plan.ids for query in of(site)]
+    found: List[Warmup] = [lambda: facts.dns.start(queries)] if queries else []
+    if "dns.sip-zone" in plan.ids:
+        found += [lambda domain=domain: facts.dns.zone("internal", domain) for domain in site.deployment.sip_domains]
     return found
 
 
@@ -70,7 +112,7 @@ def _hosts(plan: Plan) -> List[Warmup]:
     return found
 
 
-SOURCES: Sequence[Callable[[Plan], List[Warmup]]] = (_hosts, _ldap, _tls)
+SOURCES: Sequence[Callable[[Plan], List[Warmup]]] = (_hosts, _ldap, _dns, _tls)
 
 
 def warmups(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> List[Warmup]:
