@@ -68,15 +68,20 @@ def _chain_crl_urls(plan: Plan) -> List[str]:
 
 
 def _sip_listeners(plan: Plan) -> List[Warmup]:
-    """Once the _sip._tls SRV targets are known (as sip.tls finds them): each target's handshake and, when
-    sip.options runs, its OPTIONS over the same connection."""
-    from ocscheck.checks.sip import sip_targets
+    """Once the _sip._tls SRV targets are known (as sip.tls finds them): each target's handshake, then, when
+    sip.options runs, its OPTIONS over the same connection — not when sip.tls fails the handshake (then
+    sip.options is skipped, and a run records only what its checks read)."""
+    from ocscheck.checks.sip import carries_name, sip_targets
 
     facts, port = plan.facts, plan.facts.site.tls.sip_port
+
+    def listener(target: str) -> None:
+        handshake = facts.tls.handshake(target, port)  # raises when it fails
+        if "sip.options" in plan.ids and carries_name(handshake, target):
+            facts.sip.options(target, port)
+
     targets = [target for target, _how in sip_targets(CheckContext(facts.site, facts, plan.phase))]
-    if "sip.options" in plan.ids:
-        return [lambda target=target: facts.sip.options(target, port) for target in targets]
-    return [lambda target=target: facts.tls.handshake(target, port) for target in targets]
+    return [lambda target=target: listener(target) for target in targets]
 
 
 def _dns(plan: Plan) -> List[Warmup]:
