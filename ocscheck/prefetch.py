@@ -8,17 +8,17 @@ find them fetched or under way (the store's single flight), a chain of dead host
 and the web paths share their round trips.
 
 Only what the selected checks read, and only from the site file (or from a fact fetched here first: a
-warm-up may fetch one fact, then start the facts that need it with ``fan_out``). One function per
+warm-up may fetch one fact, then start the facts that need it with ``background.start``). One function per
 source below, each returning its warm-ups. Never in a replay. A prefetch that fails is memoised like
 any fact, and the check that reads it reports it; a prefetch never raises.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Callable, FrozenSet, Iterable, List, Sequence, Tuple
 
-from ocscheck.facts import Facts, FactUnavailable
+from ocscheck.context import CheckContext
+from ocscheck.facts import Facts, background
 from ocscheck.model import CheckSpec, Phase
 
 Warmup = Callable[[], object]
@@ -44,10 +44,56 @@ def _tls(plan: Plan) -> List[Warmup]:
     found: List[Warmup] = []
     if "tls" in plan.needs and plan.phase is Phase.POST:
         found.append(lambda: facts.tls.handshake(fqdn, site.tls.sip_port))
+    if "cert.revocation" in plan.ids:
+        found.append(lambda: facts.http.start_crls(_chain_crl_urls(plan)))
+    if plan.ids & {"sip.tls", "sip.options"}:
+        found.append(lambda: background.start(facts.store, _sip_listeners(plan)))
+    if "sip.options" in plan.ids:
+        facts.tls.keep_sessions(site.tls.sip_port)  # before any handshake: OPTIONS goes over one of them
     if "iis.https-binding" in plan.ids:
         found.append(lambda: facts.tls.handshake(fqdn, site.tls.https_port))
         for path in site.tls.web_paths:
             found.append(lambda path=path: facts.http.web(fqdn, site.tls.https_port, path))
+    return found
+
+
+def _chain_crl_urls(plan: Plan) -> List[str]:
+    """The CRL URLs of the certificate cert.revocation judges (post-install: right after the 5061 handshake)."""
+    from ocscheck.checks.cert.revocation import crl_urls
+    from ocscheck.checks.cert.source import subject_certificate, trusted_path
+
+    ctx = CheckContext(plan.facts.site, plan.facts, plan.phase)
+    return crl_urls(trusted_path(ctx, subject_certificate(ctx)))
+
+
+def _sip_listeners(plan: Plan) -> List[Warmup]:
+    """Once the _sip._tls SRV targets are known (as sip.tls finds them): each target's handshake, then, when
+    sip.options runs, its OPTIONS over the same connection — not when sip.tls fails the handshake (then
+    sip.options is skipped, and a run records only what its checks read)."""
+    from ocscheck.checks.sip import carries_name, sip_targets
+
+    facts, port = plan.facts, plan.facts.site.tls.sip_port
+
+    def listener(target: str) -> None:
+        handshake = facts.tls.handshake(target, port)  # raises when it fails
+        if "sip.options" in plan.ids and carries_name(handshake, target):
+            facts.sip.options(target, port)
+
+    targets = [target for target, _how in sip_targets(CheckContext(facts.site, facts, plan.phase))]
+    return [lambda target=target: listener(target) for target in targets]
+
+
+def _dns(plan: Plan) -> List[Warmup]:
+    """The DNS queries the selected checks read first, known from the site file, asked together; the SRV
+    targets' A records follow with their handshakes (_tls)."""
+    from ocscheck.checks import dns, dns_external
+
+    facts, site = plan.facts, plan.facts.site
+    tables = {**dns.QUERIES, **dns_external.QUERIES}
+    queries = [query for check_id, of in tables.items() if check_id in plan.ids for query in of(site)]
+    found: List[Warmup] = [lambda: facts.dns.start(queries)] if queries else []
+    if "dns.sip-zone" in plan.ids:
+        found += [lambda domain=domain: facts.dns.zone("internal", domain) for domain in site.deployment.sip_domains]
     return found
 
 
@@ -88,10 +134,10 @@ class Source:
 # Longest chain of round trips first (WinRM: NTLM, shell, command; then LDAP: TLS, bind, RootDSE, lookups),
 # so that its dial goes out before the next source's clients are even imported.
 SOURCES: Sequence[Source] = (Source(("winrm.server", "winrm.dc"), _hosts), Source(("ldap",), _ldap),
-                             Source(("tls", "http"), _tls))
+                             Source(("dns.internal", "dns.external"), _dns), Source(("tls", "http"), _tls))
 
 
-def start(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> List[threading.Thread]:
+def start(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> None:
     """Start every warm-up of the run, source by source, each once its clients are imported.
 
     Importing is CPU work under the GIL (and the import locks): a dozen threads importing ldap3,
@@ -101,14 +147,12 @@ def start(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> List[thread
     source's clients load. A replay never gets here.
     """
     plan = Plan.of(facts, phase, specs)
-    threads: List[threading.Thread] = []
     for source in SOURCES:
         calls = source.warmups(plan)
         if calls:
             _import(source.needs)
-            threads += fan_out(calls)
+            background.start(facts.store, calls)
     _import(sorted(plan.needs))  # the clients of the checks' own fetches, before the checks start
-    return threads
 
 
 def _import(needs: Iterable[str]) -> None:
@@ -119,22 +163,3 @@ def _import(needs: Iterable[str]) -> None:
             importlib.import_module(module)
         except ImportError:
             pass  # an optional client (the fetcher that needs it says so when it runs)
-
-
-def fan_out(calls: Sequence[Warmup]) -> List[threading.Thread]:
-    """Start each call in a daemon thread of its own (they wait on the network); failures stay memoised."""
-    threads = []
-    for call in calls:
-        thread = threading.Thread(target=_quietly, args=(call,), daemon=True, name="prefetch")
-        thread.start()
-        threads.append(thread)
-    return threads
-
-
-def _quietly(warmup: Warmup) -> None:
-    try:
-        warmup()
-    except FactUnavailable:
-        pass  # memoised: the check that reads the fact reports it
-    except Exception:
-        pass  # a fetcher bug: the store forgot the entry, and the check's own read reports the crash

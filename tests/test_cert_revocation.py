@@ -1,16 +1,21 @@
 """cert.revocation against nginx serving a real PKI's CRLs: distribution-point URLs in Windows' order (the
 first that works decides; dead ones warn; none working fails), delta CRLs (current, expired, for a newer
 base, not a delta at all), and CDP URLs that cannot be parsed (issue 12: evidence, never a crash, and a
-revocation already found is still reported)."""
+revocation already found is still reported). The CRLs of a chain are fetched together, by the check and
+by the prefetch right after the 5061 handshake (issue 11)."""
 from __future__ import annotations
+
+import time
 
 import pytest
 
+from ocscheck import prefetch
+from ocscheck.api import RunSetup, select_checks
 from ocscheck.model import Status
 from tests.helpers import judge, make_site
 from tests.lab import DEAD
 from tests.lab.pki import Pki
-from tests.lab.tls_lab import GOOD_SANS
+from tests.lab.tls_lab import GATED_CRL_BASE, GOOD_SANS
 
 DEAD_URL = f"http://{DEAD}/crl/lab-issuing.crl"  # nothing listens there: connection refused
 UNPARSEABLE = ("ldap://dc:99999/CN=Issuing,CN=CDP?certificateRevocationList?base",
@@ -116,3 +121,33 @@ def test_current_delta_is_judged_with_its_base_number(tls_lab):
     assert outcome.status is Status.PASS, outcome.summary
     assert any(e.startswith(f"delta CRL {pki.issuing_delta_url} of Todorovic Issuing CA: 0 entries")
                and e.endswith(", base CRL >= 1") for e in outcome.evidence)
+
+
+def test_the_crls_of_the_chain_are_fetched_together(tls_lab, gated_crls):
+    # The leaf's CRL (issuing CA) and the issuing CA's (root) are held until both are asked: one after the
+    # other, the first would wait in vain.
+    pki = Pki(crl_base=GATED_CRL_BASE)
+    lab = tls_lab(pki=pki, https=False)
+    server = gated_crls(lab.workdir / "crl", together=2)
+    outcome = revocation(lab)
+    assert outcome.status is Status.PASS, outcome.summary
+    assert not server.gate.held_apart
+    assert sorted(server.asked) == ["/crl/lab-issuing.crl", "/crl/lab-root.crl"]
+
+
+def test_the_prefetch_fetches_the_crls_and_the_announced_delta_after_the_handshake(tls_lab, gated_crls):
+    pki = Pki(crl_base=GATED_CRL_BASE)
+    lab = tls_lab(pki=pki, delta="published", https=False)
+    server = gated_crls(lab.workdir / "crl", together=2)
+    site = make_site(lab.site())
+    with RunSetup(site, "post") as setup:  # no check runs: only the prefetch fetches
+        specs = select_checks(site, "post", ["cert.revocation"], [])
+        for thread in prefetch.start(setup.facts, setup.phase, specs):
+            thread.join(10)
+        deadline = time.monotonic() + 10
+        while len(server.asked) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert server.gate.opened and not server.gate.held_apart
+    # the two bases at once, then the delta CRL the issuing CA's base announces
+    assert sorted(server.asked[:2]) == ["/crl/lab-issuing.crl", "/crl/lab-root.crl"]
+    assert server.asked[2:] == ["/crl/lab-issuing+.crl"]

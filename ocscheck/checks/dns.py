@@ -5,8 +5,9 @@ _sip._tls, then A records of sipinternal.<d>, sip.<d>, sipexternal.<d>. The firs
 """
 from __future__ import annotations
 
-from typing import List, Set, Tuple
+from typing import Callable, Dict, List, Set, Tuple
 
+from ocscheck.config import Site
 from ocscheck.context import CheckContext
 from ocscheck.model import Result
 from ocscheck.values.names import in_domain, split_host
@@ -15,6 +16,35 @@ from ocscheck.values.dns import DnsAnswer, SrvRecord
 
 SIP_TLS_PORT = 5061
 CLIENT_SRV_ORDER = ("_sipinternaltls._tcp", "_sipinternal._tcp", "_sip._tls")
+Query = Tuple[str, str, str]  # (view, name, record type): what ctx.facts.dns.lookup reads
+
+
+def _server_a(site: Site) -> List[Query]:
+    return [("internal", site.deployment.server_fqdn, "A")]
+
+
+def _srv(site: Site, prefixes: Tuple[str, ...]) -> List[Query]:
+    return [("internal", f"{prefix}.{domain}", "SRV") for domain in site.deployment.sip_domains for prefix in prefixes]
+
+
+def _cname_queries(site: Site) -> List[Query]:
+    return _server_a(site) + [("internal", f"sip.{domain}", "A") for domain in site.deployment.sip_domains]
+
+
+def _sip_tls_srv_queries(site: Site) -> List[Query]:
+    return _server_a(site) + _srv(site, CLIENT_SRV_ORDER)
+
+
+def _sipinternal_queries(site: Site) -> List[Query]:
+    return _server_a(site) + _srv(site, ("_sipinternaltls._tcp",))
+
+
+# The queries each check reads first, known from the site file alone: the check asks them together
+# (facts.dns.start) before reading them one by one, and the prefetch asks them when the check is selected.
+QUERIES: Dict[str, Callable[[Site], List[Query]]] = {
+    "dns.server-a": _server_a, "dns.sip-cname": _cname_queries, "dns.sip-tls-srv": _sip_tls_srv_queries,
+    "dns.sipinternal-srv": _sipinternal_queries,
+}
 
 
 def _dnscmd(ctx: CheckContext, zone: str, fqdn: str, rdtype: str, data: str) -> str:
@@ -38,6 +68,7 @@ def _points_to_server(ctx: CheckContext, answer: DnsAnswer, server: Set[str]) ->
 def _wrong_srv_records(ctx: CheckContext, domain: str, prefix: str, answer: DnsAnswer,
                        server: Set[str]) -> List[Tuple[SrvRecord, str, str]]:
     """Each wrong SIP TLS SRV record in ``answer``: (record, failure text, the dnscmd line deleting it)."""
+    ctx.facts.dns.start(("internal", record.target, "A") for record in answer.srv)
     wrong = []
     for record in answer.srv:
         problems = _srv_problems(ctx, domain, record, server)
@@ -151,6 +182,7 @@ def sip_cname(ctx: CheckContext) -> Result:
     Fix: `dnscmd <dns server> /recordadd <sip domain> sip CNAME <server fqdn>` in the SIP domain's zone.
     Source: TechNet dd572514 (automatic client sign-in); the deployment tutorial, DNS step.
     """
+    ctx.facts.dns.start(_cname_queries(ctx.site))
     server = _server_addresses(ctx)
     fqdn = ctx.site.deployment.server_fqdn
     evidence, failures, fixes = [], [], []
@@ -186,6 +218,7 @@ def sip_tls_srv(ctx: CheckContext) -> Result:
     Fix: `dnscmd <dns server> /recordadd <sip domain> _sip._tls SRV 0 0 5061 sip.<sip domain>`.
     Source: TechNet dd572514; the deployment tutorial, DNS step.
     """
+    ctx.facts.dns.start(_sip_tls_srv_queries(ctx.site))
     server = _server_addresses(ctx)
     evidence, failures, fixes = [], [], []
     for domain in ctx.site.deployment.sip_domains:
@@ -231,6 +264,7 @@ def sipinternal_srv(ctx: CheckContext) -> Result:
     SRV /f`) so that clients go on to _sip._tls.
     Source: TechNet dd572514.
     """
+    ctx.facts.dns.start(_sipinternal_queries(ctx.site))
     server = _server_addresses(ctx)
     evidence, failures, fixes, absent = [], [], [], []
     for domain in ctx.site.deployment.sip_domains:

@@ -9,8 +9,9 @@ internal names or addresses. No fix here ever publishes the internal server's 50
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Set, Tuple
+from typing import Callable, Dict, List, Set, Tuple
 
+from ocscheck.config import Site
 from ocscheck.context import CheckContext
 from ocscheck.model import Result
 from ocscheck.registry import check
@@ -75,6 +76,7 @@ class _View:
 
     def resolve(self, answer: DnsAnswer, found: Findings) -> Tuple[List[str], List[str]]:
         """(names, addresses) an answer leads to outside, SRV targets followed; logs the targets."""
+        self.ctx.facts.dns.start(("external", record.target, "A") for record in answer.srv)
         names = list(answer.cname_chain)
         addresses = list(answer.addresses)
         for record in answer.srv:
@@ -122,6 +124,7 @@ def split(ctx: CheckContext) -> Result:
     Source: findings-2026-12 §4 (Lync 2013 DNS summary: _sip._tls 443 and _sipfederationtls._tcp 5061 to the
     Access Edge; OCS 2007 Edge bb870404; Communicator R2 client lookup dd572514); issue 9, correction 4.
     """
+    ctx.facts.dns.start(split_queries(ctx.site))
     view = _View(ctx)
     found = Findings()
     d = ctx.site.deployment
@@ -157,6 +160,18 @@ def split(ctx: CheckContext) -> Result:
                          found.evidence)
     return Result.ok("no SIP record in the public DNS, as expected without an Edge server "
                      f"(external access none) for {', '.join(d.sip_domains)}", found.evidence)
+
+
+def split_queries(site: Site) -> List[Tuple[str, str, str]]:
+    """The (view, name, record type) queries dns.split reads first, known from the site file alone: asked
+    together by the check (facts.dns.start), and by the prefetch when the check is selected (QUERIES)."""
+    d = site.deployment
+    edge = [("external", d.access_edge_fqdn, "A")] if d.external_access == "edge" else []
+    return [("internal", d.server_fqdn, "A"), *edge] + \
+        [("external", name, rdtype) for domain in d.sip_domains for name, rdtype in _names_of(domain.lower())]
+
+
+QUERIES: Dict[str, Callable[[Site], List[Tuple[str, str, str]]]] = {"dns.split": split_queries}
 
 
 def _names_of(domain: str) -> List[Tuple[str, str]]:

@@ -13,6 +13,7 @@ from ocscheck.context import CheckContext
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.model import Result
 from ocscheck.registry import check
+from ocscheck.values.tls import Handshake
 
 
 def sip_targets(ctx: CheckContext) -> List[Tuple[str, str]]:
@@ -21,6 +22,7 @@ def sip_targets(ctx: CheckContext) -> List[Tuple[str, str]]:
     if not ctx.site.dns.internal:
         return [(fqdn, "the server FQDN (no [dns] internal in the site file: the _sip._tls SRV record was not read)")]
     found: Dict[str, List[str]] = {}
+    ctx.facts.dns.start(("internal", f"_sip._tls.{domain}", "SRV") for domain in ctx.site.deployment.sip_domains)
     for domain in ctx.site.deployment.sip_domains:
         name = f"_sip._tls.{domain}"
         answer = ctx.facts.dns.lookup("internal", name, "SRV")
@@ -33,6 +35,12 @@ def sip_targets(ctx: CheckContext) -> List[Tuple[str, str]]:
             found.setdefault(fqdn, []).append(f"the server FQDN ({name} has no SRV record, {answer.rcode}; "
                                               f"see dns.sip-tls-srv)")
     return [(target, "; ".join(hows)) for target, hows in found.items()]
+
+
+def carries_name(handshake: Handshake, target: str) -> bool:
+    """Whether the certificate presented in ``handshake`` carries ``target`` (sip.tls fails without it, and
+    sip.options is skipped: the prefetch sends no OPTIONS then)."""
+    return bool(handshake.chain_pem) and certs.covers(handshake.chain[0], target)
 
 
 def _down_fix(ctx: CheckContext, target: str) -> str:
@@ -89,7 +97,7 @@ def sip_tls(ctx: CheckContext) -> Result:
         leaf = handshake.chain[0]
         names = certs.names_for_matching(leaf)
         evidence.append(f"certificate names: {', '.join(certs.printable(n) for n in names) or '(none)'}")
-        if not certs.covers(leaf, target):
+        if not carries_name(handshake, target):
             failures.append(f"the certificate on {target}:{port} does not carry the name {target} "
                             f"(clients refuse it)")
             fixes.append(f"Add {target} to the certificate's SAN (see cert.san for the request) and assign the new "

@@ -5,16 +5,21 @@ dnspython's resolver retries over TCP when a UDP answer is truncated.
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterable, List, Set, Tuple
 
 from ocscheck.config import Endpoint
+from ocscheck.facts import background
 from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.values.dns import DnsAnswer, SoaRecord, ZoneAnswer
 
 # dnspython loads with the first query, not for a replay.
 dns = lazy("dns", "exception", "flags", "message", "nameserver", "name", "query", "rcode", "rdatatype", "resolver")
+
+Query = Tuple[str, str, str]  # (view, name, record type), as DnsFacts.lookup takes them
+
 
 def key(view: str, name: str, rdtype: str) -> str:
     """The recording key of a DNS query: ``view`` (internal or external), ``name``, record type."""
@@ -31,6 +36,8 @@ class DnsFacts:
         self._facts = facts
         self._store = facts.store
         self._settings = facts.site.dns
+        self._lock = threading.Lock()
+        self._asked: Set[Query] = set()
 
     def resolvers(self, view: str) -> Tuple[Endpoint, ...]:
         return self._settings.internal if view == "internal" else self._settings.external
@@ -40,6 +47,15 @@ class DnsFacts:
         name = name.rstrip(".").lower()
         data = self._store.get(key(view, name, rdtype), lambda: self._query(view, name, rdtype))
         return DnsAnswer.from_json(view, name, rdtype, data)
+
+    def start(self, queries: Iterable[Query]) -> None:
+        """Ask ``queries`` now, all at once, each in the background; read them with ``lookup`` as before (a
+        read waits for the answer under way). What a check reads from a list of names, asked together."""
+        wanted = dict.fromkeys((view, name.rstrip(".").lower(), rdtype) for view, name, rdtype in queries)
+        with self._lock:
+            new = [query for query in wanted if query not in self._asked]
+            self._asked.update(new)
+        background.start(self._store, [lambda query=query: self.lookup(*query) for query in new])
 
     def addresses(self, view: str, name: str) -> Tuple[str, ...]:
         return self.lookup(view, name, "A").addresses

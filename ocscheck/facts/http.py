@@ -12,12 +12,15 @@ from __future__ import annotations
 import base64
 import math
 import ssl
-from typing import Any, Dict
+import threading
+from typing import Any, Dict, Iterable, Set
 from urllib.parse import urlsplit
 
+from ocscheck.facts import background
 from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.facts.web import WebClient, root_cause as _root_cause
+from ocscheck.values.certs import delta_crl_urls
 from ocscheck.values.http import CrlFetch, WebAnswer
 
 # Network clients load when a fetch first runs, not for a replay (ocscheck.facts.lazy).
@@ -51,6 +54,8 @@ class HttpFacts:
         self._store = facts.store
         self._site = facts.site
         self._web = WebClient(facts.site.tls.ca_bundle, facts.timeout)  # its pools and context: one per run
+        self._lock = threading.Lock()
+        self._asked: Set[str] = set()
 
     @property
     def _verify(self) -> Any:
@@ -60,6 +65,19 @@ class HttpFacts:
         """The CRL a client gets from ``url`` (http, https or ldap)."""
         data = self._store.get(crl_key(url), lambda: self._fetch_crl(url))
         return CrlFetch.from_json(data)
+
+    def start_crls(self, urls: Iterable[str]) -> None:
+        """Fetch the CRLs at ``urls`` now, all at once, and the delta CRLs each announces as it arrives; read
+        them with ``crl`` in any order (a read waits for the fetch under way)."""
+        with self._lock:
+            new = [url for url in dict.fromkeys(urls) if url not in self._asked]
+            self._asked.update(new)
+        background.start(self._store, [lambda url=url: self._crl_and_deltas(url) for url in new])
+
+    def _crl_and_deltas(self, url: str) -> None:
+        fetched = self.crl(url)
+        if fetched.status == 200:
+            self.start_crls(delta_crl_urls(fetched.body))
 
     def _fetch_crl(self, url: str) -> Dict[str, Any]:
         try:
@@ -166,6 +184,7 @@ class HttpFacts:
         return WebAnswer.from_json(self._store.get(web_key(name, port, path), lambda: self._get(name, port, path)))
 
     def _get(self, name: str, port: int, path: str) -> Dict[str, Any]:
+        self._web.prepare()  # the SSL context is built while the address is looked up
         address, _source = self._facts.tls.address(name)
         # A TCP connect to address:port that already failed in this run (a handshake, another path) is not
         # retried: a dead host costs one timeout per run, however many facts dial it.

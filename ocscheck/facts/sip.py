@@ -1,4 +1,9 @@
-"""SIP facts: one OPTIONS request over a fresh TLS session, and the first response, read with bounds.
+"""SIP facts: one OPTIONS request over TLS, and the first response, read with bounds.
+
+When the run keeps the handshakes' connections (``TlsFacts.keep_sessions``: the prefetch does when
+sip.options runs), the request goes over the one made to the same address with the same SNI, if still
+clean, as a client signs in over the connection it has just negotiated: no second handshake's round
+trips. Otherwise (none kept, or the server has spoken or closed since) over a new connection.
 
 The read stops at the end of the first response (headers and Content-Length body), at 64 KiB, or
 at the deadline, whichever comes first: a server that never answers or answers endlessly cannot
@@ -60,15 +65,18 @@ class SipFacts:
         return OptionsAnswer.from_json(data)
 
     def _options(self, target: str, port: int) -> Dict[str, Any]:
-        # The handshake fact (memoised: sip.tls has usually fetched it) says where and whether SNI is needed.
-        handshake = self._facts.tls.handshake(target, port)
+        # The handshake fact says where and whether SNI is needed; a handshake there may have kept its connection.
+        tls = self._facts.tls
+        handshake = tls.handshake(target, port)
         address, source = handshake.address, handshake.address_source
         started = time.monotonic()
         deadline = started + self._facts.timeout
-        try:
-            session = self._facts.tls.open(address, port, handshake.sni, deadline)
-        except FactUnavailable as exc:
-            raise FactUnavailable(exc.reason, f"{target} ({address}, {source}):{port}: {exc.detail}") from None
+        session = tls.kept_session(address, port, handshake.sni, deadline)
+        if session is None:
+            try:
+                session = tls.open(address, port, handshake.sni, deadline)
+            except FactUnavailable as exc:
+                raise FactUnavailable(exc.reason, f"{target} ({address}, {source}):{port}: {exc.detail}") from None
         buffer, ended = b"", "response"
         try:
             local, local_port = session.sock.getsockname()[:2]

@@ -15,10 +15,12 @@ import select
 import socket
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from cryptography import x509
+from ocscheck.facts import background
 from ocscheck.facts.dial import Dials
 from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
@@ -75,6 +77,16 @@ class TlsSession:
                 return b""
             raise
 
+    def idle(self) -> bool:
+        """Still open, and nothing received since the handshake but session tickets: clean for a request."""
+        try:
+            self.conn.recv(1, socket.MSG_PEEK)  # non-blocking: reads tickets, never application data
+        except SSL.WantReadError:
+            return True
+        except (SSL.Error, OSError):
+            return False
+        return False  # the server spoke first: not the state a fresh connection would be in
+
     def close(self) -> None:
         try:
             self.conn.set_shutdown(SSL.SENT_SHUTDOWN)  # no close_notify round trip: we are leaving anyway
@@ -86,8 +98,12 @@ def open_session(address: str, port: int, sni: Optional[str], deadline: float,
                  dials: Optional[Dials] = None) -> TlsSession:
     """TCP connect and TLS handshake, bounded by ``deadline``. Raises FactUnavailable (refused/timeout/...).
     ``dials``: the run's connects, so that a failed one is remembered per address and port (``dial``)."""
+    return tls_session((dials or Dials()).connect(address, port, deadline), address, port, sni, deadline)
+
+
+def tls_session(sock: socket.socket, address: str, port: int, sni: Optional[str], deadline: float) -> TlsSession:
+    """The TLS handshake on the connected ``sock`` (closed on failure), bounded by ``deadline``."""
     where = f"{address}:{port}"
-    sock = (dials or Dials()).connect(address, port, deadline)
     sock.setblocking(False)
     context = SSL.Context(SSL.TLS_CLIENT_METHOD)
     # Capture, never judge: validation happens in the checks on the chain captured here.
@@ -168,6 +184,9 @@ class TlsFacts:
         self._store = facts.store
         self._settings = facts.site.tls
         self.dials = Dials()  # the run's TCP connects: a dead address:port costs one timeout, whatever dials it
+        self._lock = threading.Lock()
+        self._keep_ports: Set[int] = set()   # where SIP OPTIONS goes over a handshake's connection
+        self._kept: Dict[Tuple[str, int, Optional[str]], TlsSession] = {}  # by address, port and SNI, until taken
 
     def dial_failure(self, address: str, port: int) -> None:
         """Raise the failure of an earlier connect to ``address``:``port`` in this run, if any."""
@@ -202,24 +221,54 @@ class TlsFacts:
         data = self._store.get(key(name, port), lambda: self._handshake(name, port))
         return Handshake.from_json(data)
 
+    def keep_sessions(self, port: int) -> None:
+        """SIP OPTIONS will be sent to ``port`` in this run: keep the connection of the handshakes made there
+        (one per address and SNI, the first made) for ``kept_session``, instead of closing it."""
+        with self._lock:
+            self._keep_ports.add(port)
+
+    def kept_session(self, address: str, port: int, sni: Optional[str], deadline: float) -> Optional[TlsSession]:
+        """A kept connection to ``address``:``port`` negotiated with ``sni`` (what a new one would send: the
+        server cannot tell them apart), now bounded by ``deadline``, when it is still clean; else None."""
+        with self._lock:
+            session = self._kept.pop((address, port, sni), None)
+        if session is None:
+            return None
+        session.deadline = deadline
+        if session.idle():
+            return session
+        session.close()
+        return None
+
     def _handshake(self, name: str, port: int) -> Dict[str, Any]:
         started = time.monotonic()
         deadline = started + self._facts.timeout
         address, source = self.address(name)
-        # Communicator 2007 R2 on Windows XP sends no SNI (Schannel before Vista cannot): try that first,
-        # and only when the server refuses it, the way a modern client would.
+        where = f"{name} ({address}, {source}):{port}"
+        try:
+            sock = self.dials.connect(address, port, deadline)  # its failure is the fact's, with its own words
+        except FactUnavailable as exc:
+            raise FactUnavailable(exc.reason, f"{where}: {exc.detail}") from None
+        # Communicator 2007 R2 on Windows XP sends no SNI (Schannel before Vista cannot): that handshake decides,
+        # and the one with SNI counts only when the server refuses it, as a modern client's retry. Both run at
+        # once, so that the retry costs no round trips of its own; an unused SNI session is closed when done.
+        with_sni = None if _is_ip(name) else \
+            background.in_thread(lambda: open_session(address, port, name, deadline, self.dials))
         no_sni_error, sni = "", None
         try:
-            session = open_session(address, port, None, deadline, self.dials)
+            session = tls_session(sock, address, port, None, deadline)
         except FactUnavailable as exc:
-            if exc.reason is not Reason.PROTOCOL or _is_ip(name):
-                raise FactUnavailable(exc.reason, f"{name} ({address}, {source}):{port}: {exc.detail}") from None
+            if exc.reason is not Reason.PROTOCOL or with_sni is None:
+                raise FactUnavailable(exc.reason, f"{where}: {exc.detail}") from None
             no_sni_error, sni = exc.detail, name
             try:
-                session = open_session(address, port, sni, deadline, self.dials)
+                session = with_sni.result()  # open_session honours the deadline
             except FactUnavailable as again:
-                raise FactUnavailable(again.reason, f"{name} ({address}, {source}):{port}: without SNI: "
-                                                    f"{no_sni_error}; with SNI {name}: {again.detail}") from None
+                raise FactUnavailable(again.reason, f"{where}: without SNI: {no_sni_error}; with SNI {name}: "
+                                                    f"{again.detail}") from None
+        finally:
+            if with_sni is not None and sni is None:
+                with_sni.add_done_callback(_close_session)
         try:
             conn = session.conn
             chain = [c.to_cryptography() for c in conn.get_peer_cert_chain() or []]  # pyOpenSSL >= 24 (setup.cfg)
@@ -231,6 +280,19 @@ class TlsFacts:
                 client_ca_names=tuple(_x509_name(n) for n in conn.get_client_ca_list()),
                 seconds=round(time.monotonic() - started, 4)).to_json()
         finally:
+            with self._lock:
+                kept = port in self._keep_ports and (address, port, sni) not in self._kept
+                if kept:
+                    self._kept[(address, port, sni)] = session
+            if not kept:
+                session.close()
+
+    def close(self) -> None:
+        """Close the kept connections nobody took (Facts.close, once the checks are done)."""
+        with self._lock:
+            sessions = list(self._kept.values())
+            self._kept.clear()
+        for session in sessions:
             session.close()
 
     def ca_bundle(self) -> List[x509.Certificate]:
@@ -310,6 +372,11 @@ def _read_bundle(path: Path) -> List[str]:
     except ValueError:
         raise FactUnavailable(Reason.PROTOCOL, f"the CA bundle {path} holds no PEM certificate") from None
     return [c.public_bytes(serialization.Encoding.PEM).decode() for c in certs]
+
+
+def _close_session(attempt: "Future[TlsSession]") -> None:
+    if attempt.exception() is None:
+        attempt.result().close()
 
 
 def _x509_name(name: Any) -> str:

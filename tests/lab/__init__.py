@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,36 @@ DNS_INTERNAL, DNS_EXTERNAL = "127.0.0.53", "127.0.0.54"
 DEAD = "127.0.0.60"
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+class Gate:
+    """Holds what passes (a connection, a query) until ``count`` different ones have arrived, then lets
+    everything through.
+
+    A client asking one thing only after another's answer stalls at the gate: each holder gives up after
+    ``wait`` seconds and passes anyway, and ``held_apart`` records it. So a test proves requests were in
+    flight together by their outcome and ``held_apart``, not by timing them. ``key``: what makes two
+    arrivals the same one (a resolver's retry of a query), counted once."""
+
+    def __init__(self, count: int, wait: float = 5.0) -> None:
+        self.count, self.wait = count, wait
+        self.arrived: List[object] = []
+        self.held_apart = False
+        self._lock = threading.Lock()
+        self._open = threading.Event()
+
+    def pass_through(self, key: object = None) -> None:
+        with self._lock:
+            if key is None or key not in self.arrived:
+                self.arrived.append(object() if key is None else key)
+            if len(self.arrived) >= self.count:
+                self._open.set()
+        if not self._open.wait(self.wait):
+            self.held_apart = True
+
+    @property
+    def opened(self) -> bool:
+        return self._open.is_set()
 
 
 def unavailable(message: str) -> None:

@@ -12,7 +12,7 @@ import dns.message
 import dns.query
 import pytest
 
-from tests.lab import DEAD, DNS_EXTERNAL, DNS_INTERNAL, Server, require_tool
+from tests.lab import DEAD, DNS_EXTERNAL, DNS_INTERNAL, Gate, Server, require_tool
 
 _ports = itertools.count(5301)
 
@@ -153,3 +153,62 @@ def silent_resolver() -> Iterator[str]:
     thread.join(2)
     udp.close()
     tcp.close()
+
+
+class GatedResolver:
+    """A UDP relay in front of a resolver (``upstream`` "host:port", e.g. a dnsmasq view) that holds each
+    query at a ``Gate`` until ``together`` different questions are in flight; ``asked`` lists them."""
+
+    def __init__(self, upstream: str, together: int) -> None:
+        host, port = upstream.rsplit(":", 1)
+        self.upstream = (host, int(port))
+        self.gate = Gate(together)
+        self.asked: List[Tuple[str, str]] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, 0))
+        self.sock.settimeout(0.2)
+        self.endpoint = f"{host}:{self.sock.getsockname()[1]}"
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True, name=f"gated resolver {self.endpoint}")
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                query, client = self.sock.recvfrom(65535)
+            except OSError:
+                continue
+            threading.Thread(target=self._relay, args=(query, client), daemon=True).start()
+
+    def _relay(self, query: bytes, client: Tuple[str, int]) -> None:
+        question = dns.message.from_wire(query).question[0]
+        asked = (question.name.to_text(omit_final_dot=True), dns.rdatatype.to_text(question.rdtype))
+        if asked not in self.asked:
+            self.asked.append(asked)
+        self.gate.pass_through(asked)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as upstream:
+            upstream.settimeout(5)
+            upstream.sendto(query, self.upstream)
+            try:
+                self.sock.sendto(upstream.recv(65535), client)
+            except OSError:
+                pass  # the client gave up, or the relay stopped
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def gated_resolver() -> Iterator[Callable[[str, int], GatedResolver]]:
+    """Factory: ``gated_resolver("host:port", together)`` relays to that resolver; stopped after the test."""
+    relays: List[GatedResolver] = []
+
+    def start(upstream: str, together: int) -> GatedResolver:
+        relays.append(GatedResolver(upstream, together))
+        return relays[-1]
+
+    yield start
+    for relay in relays:
+        relay.stop()

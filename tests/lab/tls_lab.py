@@ -3,7 +3,8 @@ Kamailio (SIP over TLS on 127.0.0.20:5061), started per scenario in about 0.15 s
 
 ``start_lab`` takes the scenario's certificates and CRL faults; ``start_good_lab`` is the tutorial's
 right deployment (for the bundled example); the ``tls_lab`` fixture starts labs and stops them after.
-``stub_tls`` starts a bare TLS listener (Python ssl) that misbehaves after the handshake.
+``stub_tls`` starts a bare TLS listener (Python ssl) that misbehaves after the handshake; ``gated_crls``
+an HTTP server of a lab's CRLs that holds each request until several are in flight.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from tests.lab import OCS, OCS_ALT, Server, unavailable
+from tests.lab import OCS, OCS_ALT, Gate, Server, unavailable
 from tests.lab.kamailio import start_kamailio
 from tests.lab.nginx import WEB_COMPONENTS, HttpsSite, start_nginx
 from tests.lab.pki import Issued, Pki, PrivateKey, write_server_files
@@ -127,11 +128,14 @@ def tls_lab(tmp_path) -> Iterator[Callable[..., Lab]]:
 
 class StubTlsServer:
     """A real TLS listener (Python ssl) whose behaviour after the handshake is the scenario's: say nothing,
-    answer garbage, answer a given SIP status. ``require_sni`` refuses handshakes without a server name."""
+    answer garbage, answer a given SIP status. ``require_sni`` refuses handshakes without a server name.
+    ``together``: hold connections until that many are open (a ``Gate``: ``gate.held_apart`` says one
+    waited in vain). ``sessions``: per handshake made, the server name the client sent (None without SNI)
+    and the first bytes it sent after."""
 
     def __init__(self, address: str, port: int, cert: Path, key: Path,
                  respond: Callable[[ssl.SSLSocket, bytes], None], require_sni: bool = False,
-                 tls10_only: bool = False):
+                 tls10_only: bool = False, together: int = 0):
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         if tls10_only:  # Schannel's default on Windows Server 2008 R2
             self.context.set_ciphers("ALL:@SECLEVEL=0")
@@ -139,9 +143,11 @@ class StubTlsServer:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 self.context.minimum_version = self.context.maximum_version = ssl.TLSVersion.TLSv1
         self.context.load_cert_chain(cert, key)
-        if require_sni:
-            self.context.sni_callback = lambda sock, name, ctx: \
-                ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME if name is None else None
+        self.require_sni = require_sni
+        self.context.sni_callback = self._server_name
+        self.sessions: List[Tuple[Optional[str], bytes]] = []
+        self.handshaken: List[ssl.SSLSocket] = []  # the server's side of each handshake made
+        self.gate = Gate(together) if together else None
         self.respond = respond
         self.listener = socket.create_server((address, port), reuse_port=False)
         self.listener.settimeout(0.2)
@@ -159,11 +165,22 @@ class StubTlsServer:
             self.connections.append(raw)
             threading.Thread(target=self._handle, args=(raw,), daemon=True).start()
 
+    def _server_name(self, sock: ssl.SSLSocket, name: Optional[str], context: ssl.SSLContext) -> Optional[int]:
+        sock.requested_name = name  # type: ignore[attr-defined]
+        return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME if self.require_sni and name is None else None
+
     def _handle(self, raw: socket.socket) -> None:
+        if self.gate is not None:
+            self.gate.pass_through()
         try:
             raw.settimeout(10)
             tls = self.context.wrap_socket(raw, server_side=True)
-            request = tls.recv(65536)
+            self.handshaken.append(tls)
+            request = b""
+            try:
+                request = tls.recv(65536)
+            finally:
+                self.sessions.append((getattr(tls, "requested_name", None), request))
             self.respond(tls, request)
         except OSError:
             pass  # the client gave up: that is what several scenarios test
@@ -172,7 +189,7 @@ class StubTlsServer:
         self.stopping.set()
         self.thread.join(2)
         self.listener.close()
-        for connection in self.connections:
+        for connection in self.connections + self.handshaken:
             connection.close()
 
 
@@ -198,16 +215,71 @@ def stub_tls(tmp_path) -> Iterator[Callable[..., StubTlsServer]]:
     servers: List[StubTlsServer] = []
 
     def start(respond: Callable[[ssl.SSLSocket, bytes], None], address: str = OCS_ALT, port: int = 5061,
-              leaf: Optional[Issued] = None, require_sni: bool = False, tls10_only: bool = False) -> StubTlsServer:
+              leaf: Optional[Issued] = None, require_sni: bool = False, tls10_only: bool = False,
+              together: int = 0) -> StubTlsServer:
         pki = Pki()
         cert, key = write_server_files(leaf or pki.leaf(sans=GOOD_SANS), [pki.issuing], tmp_path / "stub",
                                        f"stub{len(servers)}")
         try:
-            server = StubTlsServer(address, port, cert, key, respond, require_sni, tls10_only)
+            server = StubTlsServer(address, port, cert, key, respond, require_sni, tls10_only, together)
         except OSError as exc:
             unavailable(f"cannot listen on {address}:{port}: {exc}")
         servers.append(server)
         return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+GATED_CRL_BASE = f"http://{OCS_ALT}:8080/crl"  # Pki(crl_base=GATED_CRL_BASE): CDPs pointing at gated_crls
+
+
+class GatedCrls:
+    """HTTP on OCS_ALT:8080 serving ``directory`` under /crl/; each request waits at a ``Gate`` until
+    ``together`` different paths are asked. ``asked``: the paths, in arrival order."""
+
+    def __init__(self, directory: Path, together: int) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        served = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+                served.asked.append(self.path)
+                served.gate.pass_through(self.path)
+                file = directory / self.path.rpartition("/")[2]
+                body = file.read_bytes() if self.path.startswith("/crl/") and file.is_file() else b""
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.gate = Gate(together)
+        self.asked: List[str] = []
+        try:
+            self.server = ThreadingHTTPServer((OCS_ALT, 8080), Handler)
+        except OSError as exc:
+            unavailable(f"cannot listen on {OCS_ALT}:8080: {exc}")
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="gated crls")
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def gated_crls() -> Iterator[Callable[[Path, int], GatedCrls]]:
+    """Factory: ``gated_crls(lab.workdir / "crl", together)``; stopped after the test."""
+    servers: List[GatedCrls] = []
+
+    def start(directory: Path, together: int) -> GatedCrls:
+        servers.append(GatedCrls(directory, together))
+        return servers[-1]
 
     yield start
     for server in servers:

@@ -166,6 +166,7 @@ def cert_revocation(ctx: CheckContext) -> Result:
     """
     subject = subject_certificate(ctx)
     path = trusted_path(ctx, subject)
+    ctx.facts.http.start_crls(crl_urls(path))  # read one by one below, in Windows' order
     found = _Revocation(ctx, ctx.facts.now())
     for index, link in enumerate(path.links):
         cert = link.cert
@@ -202,6 +203,14 @@ def cert_revocation(ctx: CheckContext) -> Result:
         return Result.warn("no certificate below a root: revocation cannot be checked (self-signed certificate?)",
                            evidence, new_certificate(ctx, subject.leaf, "Use a certificate issued by your CA"))
     return Result.ok(f"CRLs of {len(checked)} certificate(s) reachable, signed, current; none revoked", evidence)
+
+
+def crl_urls(path: certs.CertPath) -> List[str]:
+    """Every CRL and delta CRL URL the certificates of ``path`` below the root name (parseable ones): what
+    cert.revocation may read, fetched together by the check and, post-install, by the prefetch."""
+    return [url for link in path.links if not certs.is_self_signed(link.cert)
+            for url in (certs.cdp_urls(link.cert) or []) + certs.certificate_delta_urls(link.cert)
+            if not certs.url_problem(url)]
 
 
 def _no_cdp_fix(issuer_name: str, who: str) -> str:

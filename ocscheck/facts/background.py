@@ -1,0 +1,47 @@
+"""Facts asked ahead of their reading: started now, each in a daemon thread, and read later as usual.
+
+A check that will read a list of facts (the DNS names of its SIP domains, the CRL URLs of a chain) starts
+them all at once here, then reads them in its own order: each read waits for the fetch under way (the
+store's single flight), and a failure is memoised for the read that reports it. The list may hold facts
+the check ends up not reading (a later CRL URL when the first works): fetching one costs nothing more.
+
+Never in a replay: a recording answers at once, and is never asked for keys the checks do not read.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from typing import Callable, Iterable, TypeVar
+
+from ocscheck.facts.store import FactStore
+
+T = TypeVar("T")
+
+
+def start(store: FactStore, calls: Iterable[Callable[[], object]]) -> None:
+    """Run each of ``calls`` (a fact's read) in a daemon thread of its own: they wait on the network."""
+    if store.replaying:
+        return
+    for call in calls:
+        threading.Thread(target=_quietly, args=(call,), daemon=True, name="fact ahead").start()
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    try:
+        call()
+    except Exception:
+        pass  # memoised (FactUnavailable), or forgotten by the store (a fetcher bug): the read reports it
+
+
+def in_thread(call: Callable[[], T]) -> "Future[T]":
+    """``call()`` run in a daemon thread; its result (or exception) in the future returned."""
+    future: "Future[T]" = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as exc:  # handed to whoever reads the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True, name="fact part").start()
+    return future
