@@ -10,6 +10,7 @@ import pytest
 from ocscheck.collector import (ENCODED_COMMAND, MAX_COMMAND_LINE, PROBES, SnapshotError, _compact, _resource,
                                 parse_sections, script_text)
 from ocscheck.collector.batch import MARKER, _blocks, batch_command_line, batch_script, pack
+from tests.winrm_endpoint import scenarios, windows
 
 SUBSETS = [names for size in range(1, len(PROBES) + 1) for names in itertools.combinations(PROBES, size)]
 
@@ -61,6 +62,18 @@ def test_no_cradle_or_compressed_payload_in_what_we_send(pattern):
     sent = "\n".join([_resource("blocks.ps1"), *(batch_script(c) for c in pack(PROBES)),
                       *(p.script for p in PROBES.values() if p.kind == "ps")])
     assert pattern.lower() not in sent.lower()
+
+
+def test_a_batch_output_reads_with_the_snapshot_parser():
+    host = scenarios.variant("ready")
+    outputs = scenarios.endpoint_outputs(host)
+    names = ["system", "features", "sslcert", "repadmin"]
+    printed = windows.run(batch_command_line(names), "", outputs)
+    assert printed.stderr == b"" and printed.exit_code == 0
+    text = b"".join(piece for _, piece in printed.pieces).decode("ascii")
+    sections = list(parse_sections(text.splitlines()))
+    assert [name for name, _, _ in sections] == names
+    assert all(data == scenarios.probe_bytes(host, name) for name, _, data in sections)
 
 
 def test_parse_sections_gives_damage_per_section_and_stops_at_a_damaged_header():
