@@ -81,8 +81,9 @@ class Output:
 
     @property
     def overflowing(self) -> bool:
-        if self._batch:
-            return self._overflow is not None or len(self.stdout) - self._section_start > _section_cap()
+        if self._batch:  # stderr is the command's, not a section's: it has a probe's cap of its own
+            return (self._overflow is not None or len(self.stdout) - self._section_start > _section_cap()
+                    or len(self.stderr) > MAX_COMMAND_OUTPUT)
         return len(self.stdout) + len(self.stderr) > MAX_COMMAND_OUTPUT
 
 
