@@ -105,15 +105,18 @@ def _ldap(plan: Plan) -> List[Warmup]:
 
 
 def _hosts(plan: Plan) -> List[Warmup]:
-    facts, site = plan.facts, plan.facts.site
-    found: List[Warmup] = []
-    if "ad.replication" in plan.ids and (site.winrm_dc is not None or "dc" in facts.inputs.host_snapshots
-                                         or facts.inputs.repadmin is not None):
-        # The check reads the DC's LDAP, then its repadmin over WinRM, whatever the first answered.
-        found.append(lambda: facts.host("dc").replication_links())
-    if "winrm.server" in plan.needs and (site.winrm_server is not None or "server" in facts.inputs.host_snapshots):
-        found.append(lambda: facts.host("server").system())
-    return found
+    """Each WinRM host's probes that the selected checks declare (``@reads``), planned now (before any check
+    can read one) and sent together by the warm-up: one chain of round trips per host."""
+    from ocscheck.collector import host_reads
+    from ocscheck.registry import REGISTRY
+
+    wanted: dict[str, set[str]] = {}
+    for check_id in sorted(plan.ids):
+        spec = REGISTRY.get(check_id)
+        for role, probes in (host_reads(spec.func, plan.phase.value) if spec else {}).items():
+            wanted.setdefault(role, set()).update(probes)
+    hosts = [plan.facts.host(role) for role in sorted(wanted)]
+    return [host.start for host in hosts if host.plan(wanted[host.role])]
 
 
 # The network clients each source's fetchers load (ocscheck.facts.lazy), by need.

@@ -1,4 +1,5 @@
-"""The offline collector: PowerShell 2.0 only (deny-list), every probe in it, values quoted as literals."""
+"""The offline collector and the WinRM batches: PowerShell 2.0 only (deny-list), every probe in it, values
+quoted as literals."""
 from __future__ import annotations
 
 import re
@@ -6,7 +7,8 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ocscheck.collector import PROBES, SnapshotError, _compact, read_snapshot, script_text
+from ocscheck.collector import PROBES, SnapshotError, _compact, _resource, read_snapshot, script_text
+from ocscheck.collector.batch import batch_script, pack
 from ocscheck.powershell import ps_quote
 from tests.winrm_endpoint import scenarios
 
@@ -60,7 +62,9 @@ def violations(script: str):
     return found
 
 
-SCRIPTS = {"collect.ps1": script_text(), **{f"probe {p.name}": p.script for p in PROBES.values() if p.kind == "ps"}}
+SCRIPTS = {"collect.ps1": script_text(), "blocks.ps1": _resource("blocks.ps1"),
+           **{f"probe {p.name}": p.script for p in PROBES.values() if p.kind == "ps"},
+           **{f"batch {' '.join(names)}": batch_script(names) for names in pack(PROBES)}}
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
@@ -104,7 +108,8 @@ def test_dc_probes_run_only_on_domain_controllers():
     text = script_text()
     for probe in PROBES.values():
         if probe.dc_only:
-            assert f"if ($isDc) {{ Invoke-CmdProbe {ps_quote(probe.name)}" in text
+            assert (f"if ($isDc) {{\nWrite-Host {ps_quote('ocscheck: ' + probe.name)}\n"
+                    f"Invoke-CmdProbe {ps_quote(probe.name)} {ps_quote(probe.command)}\n}}") in text
 
 
 @pytest.mark.parametrize("value, literal", [

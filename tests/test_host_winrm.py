@@ -15,7 +15,7 @@ from ocscheck.config import ConfigError
 from ocscheck.facts import Inputs
 from ocscheck.facts.store import FactUnavailable, Reason
 from tests.helpers import judge, make_site
-from tests.winrm_endpoint import PASSWORD, PASSWORD_ENV, env, judge_variant, release_runs, scenarios
+from tests.winrm_endpoint import PASSWORD, PASSWORD_ENV, env, judge_variant, scenarios
 
 run = judge_variant
 
@@ -37,18 +37,6 @@ def test_ready_host_passes_post(endpoint):
                                                       "host.install-paths", "host.services", "host.ocs-version",
                                                       "host.sql-backend")}
     assert "12 installed OCS services" in outcomes["host.services"].summary
-
-
-def test_one_shell_serves_the_whole_run(endpoint):
-    run(endpoint, "ready", "post")
-    release_runs()
-    requests = [r for r in endpoint.requests() if r["action"] != "auth"]
-    created = [r["shell"] for r in requests if r["action"] == "Create"]
-    assert len(created) == 1
-    mine = [r["action"] for r in requests if r["shell"] == created[0]]
-    assert mine.count("Command") == 2  # system and ocs (no KB974571, so no event query)
-    assert mine[-1] == "Delete"
-    assert all(r["user"].lower().endswith("administrator") for r in endpoint.requests() if r["action"] != "auth")
 
 
 def test_kb974571_installed_fails_preflight(endpoint):

@@ -1,8 +1,8 @@
 """Every piece of PowerShell ocscheck runs or prints, parsed by a real grammar (tree-sitter-powershell).
 
 No Windows is reachable here, so this is the strongest check we can run on them: the package's .ps1
-files, the probe scripts WinRM runs (decoded back from -EncodedCommand), collect.ps1 with every probe
-in it, and the PowerShell fixes the checks print (ADSI unlock, features, services, functional levels)
+files, the probe scripts and batches WinRM runs (decoded back from -EncodedCommand), collect.ps1 with
+every probe in it, and the PowerShell fixes the checks print (ADSI unlock, features, services, functional levels)
 parse with zero ERROR or MISSING nodes; and a value we interpolate — hostile or not — stays one single-quoted string literal: the parse tree
 is the same as with a harmless value, and the literal reads back as the value.
 
@@ -24,7 +24,8 @@ from tree_sitter import Language, Node, Parser, Tree
 
 import ocscheck.collector as collector
 from ocscheck.checks.ad.accounts import account_problems
-from ocscheck.collector import PROBES, Probe, _compact, script_text
+from ocscheck.collector import ENCODED_COMMAND, PROBES, Probe, _compact, script_text
+from ocscheck.collector.batch import batch_command_line, batch_script, pack
 from ocscheck.facts import Inputs
 from ocscheck.facts.ldap import key as ldap_key
 from ocscheck.model import Outcome, Status
@@ -213,6 +214,32 @@ def test_collect_script_parses_with_every_probe():
         assert probe.name in literals
         if probe.kind == "cmd":
             assert probe.command in literals  # each native command line is one literal argument
+
+
+BATCHES = [*pack(PROBES), *((name,) for name in PROBES), tuple(PROBES)]
+
+
+@pytest.mark.parametrize("names", BATCHES, ids=" ".join)
+def test_batches_and_their_command_lines_parse(names):
+    line = batch_command_line(names)
+    decoded = base64.b64decode(line[len(ENCODED_COMMAND):], validate=True).decode("utf-16-le")
+    assert decoded == batch_script(names)
+    assert syntax_errors(decoded) == []
+    assert syntax_errors(line) == []
+    # Top level: the building blocks (functions), then one call per probe, nothing else.
+    statements = [c for n in parse(decoded).root_node.children if n.type == "statement_list" for c in n.children]
+    functions = [s for s in statements if s.type == "function_statement"]
+    calls = statements[len(functions):]
+    assert [c.text.decode().split()[0] for c in calls] == [
+        f"Invoke-{'Ps' if PROBES[n].kind == 'ps' else 'Cmd'}Probe" for n in PROBES if n in names]
+    literals = verbatim_literals(decoded)
+    for name in names:
+        assert name in literals
+        if PROBES[name].kind == "cmd":
+            assert PROBES[name].command in literals  # each native command line is one literal argument
+        else:  # the body is the probe's script, inside the call's script block
+            body = PROBES[name].call(_compact(PROBES[name].command))
+            assert body in decoded
 
 
 # --------------------------------------------------------------------------- hostile values

@@ -31,6 +31,18 @@ def test_ntlm_messages_are_encrypted(winrm_endpoint):  # noqa: F811
     assert s.protocol.transport.encryption is not None  # pywinrm sealed every message after the handshake
 
 
+def test_ntlm_over_http_refuses_unsealed_messages(winrm_endpoint):  # noqa: F811
+    # WinRM's default, AllowUnencrypted = false: an NTLM client over http that does not seal is refused.
+    winrm_endpoint.set_scenario(scenarios.ready_host())
+    winrm_endpoint.clear_requests()
+    unsealed = winrm.Session(f"http://{winrm_endpoint.address}:{winrm_endpoint.port}/wsman",
+                             auth=(f"{DOMAIN}\\{USER}", PASSWORD), transport="ntlm", message_encryption="never",
+                             read_timeout_sec=6, operation_timeout_sec=4)
+    with pytest.raises(InvalidCredentialsError):
+        unsealed.run_cmd("dcdiag")
+    assert "unsealed" in [r["action"] for r in winrm_endpoint.requests()]
+
+
 @pytest.mark.parametrize("transport", ["ntlm", "basic"])
 def test_wrong_password_is_rejected(winrm_endpoint, transport):  # noqa: F811
     winrm_endpoint.set_scenario(scenarios.ready_host(), auth=transport)

@@ -104,8 +104,13 @@ def test_verification_can_be_turned_off(https_endpoint, pki):
 
 def test_ntlm_over_https(https_endpoint, pki):
     https_endpoint.set_scenario(scenarios.ready_host(), auth="ntlm")
+    https_endpoint.clear_requests()
     outcome = host_os(https_endpoint, pki, "lab-root.pem", transport="ntlm")
     assert str(outcome.status) == "pass", outcome.summary
+    # TLS protects the body: the Create itself carries NEGOTIATE, then AUTHENTICATE; none goes unauthenticated.
+    legs = [(r["action"], r["leg"]) for r in https_endpoint.requests()]
+    assert legs[:2] == [("auth", "negotiate"), ("Create", "authenticate")], legs
+    assert {leg for _, leg in legs[2:]} == {"session"}
 
 
 def test_certificate_authentication(https_endpoint, pki):

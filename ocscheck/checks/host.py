@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Tuple
 
+from ocscheck.collector import reads
 from ocscheck.context import CheckContext
 from ocscheck.model import Result
 from ocscheck.powershell import ps_quote
@@ -42,6 +43,7 @@ def _os_line(info: SystemInfo) -> str:
 
 
 @check("host.os", title="64-bit Windows Server 2008 or 2008 R2", phases=("preflight",), needs=NEEDS)
+@reads("server", "system")
 def host_os(ctx: CheckContext) -> Result:
     """The OCS server runs a 64-bit Windows Server 2008 or 2008 R2.
 
@@ -74,6 +76,7 @@ def host_os(ctx: CheckContext) -> Result:
 
 
 @check("host.features", title="Required Windows features are installed", phases=("preflight",), needs=NEEDS)
+@reads("server", "features")
 def host_features(ctx: CheckContext) -> Result:
     """Every Windows feature the tutorial installs before OCS setup is present.
 
@@ -100,6 +103,7 @@ def host_features(ctx: CheckContext) -> Result:
 
 @check("host.vcredist", title="Visual C++ 2008 x64 redistributable is installed", phases=("preflight",),
        needs=NEEDS)
+@reads("server", "system")
 def host_vcredist(ctx: CheckContext) -> Result:
     """A Visual C++ 2008 x64 redistributable is registered in the 64-bit Uninstall key.
 
@@ -127,6 +131,7 @@ def host_vcredist(ctx: CheckContext) -> Result:
 
 @check("host.pending-reboot", title="No reboot is pending", phases=("preflight", "post"), severity="medium",
        needs=NEEDS)
+@reads("server", "system")
 def host_pending_reboot(ctx: CheckContext) -> Result:
     """No reboot is pending on the server.
 
@@ -146,6 +151,7 @@ def host_pending_reboot(ctx: CheckContext) -> Result:
 
 @check("host.virtual", title="The server is not a virtual machine", phases=("preflight", "post"),
        severity="low", needs=NEEDS)
+@reads("server", "system")
 def host_virtual(ctx: CheckContext) -> Result:
     """The server runs on physical hardware.
 
@@ -174,6 +180,7 @@ def _hypervisor(manufacturer: str, model: str) -> Optional[str]:
 
 @check("host.install-paths", title="Program files, logs and database are off the system drive",
        phases=("post",), severity="low", needs=NEEDS)
+@reads("server", "system", "ocs")
 def host_install_paths(ctx: CheckContext) -> Result:
     """OCS program files, database files and database log files are not on the system drive.
 
@@ -206,6 +213,7 @@ def host_install_paths(ctx: CheckContext) -> Result:
 
 @check("host.services", title="Every installed OCS service is running", phases=("post",), severity="critical",
        needs=NEEDS)
+@reads("server", "ocs")
 def host_services(ctx: CheckContext) -> Result:
     """Every OCS service that is installed is Running; applications not deployed are not failures.
 
@@ -241,6 +249,7 @@ SQL_SERVICE = "MSSQL$RTC"  # the Standard Edition back end: SQL Server 2005 Expr
 
 @check("host.sql-backend", title="The Standard Edition back end (SQL instance RTC) is running", phases=("post",),
        severity="critical", needs=NEEDS)
+@reads("server", "ocs")
 def host_sql_backend(ctx: CheckContext) -> Result:
     """The Windows service MSSQL$RTC (the local SQL Server Express instance RTC) is installed and Running.
 
@@ -270,6 +279,7 @@ def host_sql_backend(ctx: CheckContext) -> Result:
 
 @check("host.ocs-version", title="OCS 2007 R2 (major version 4) at the required build", phases=("post",),
        severity="medium", needs=NEEDS)
+@reads("server", "ocs")
 def host_ocs_version(ctx: CheckContext) -> Result:
     """WMI MSFT_SIPVersion reports major version 4 (OCS 2007 R2); the front end's build meets the minimum.
 

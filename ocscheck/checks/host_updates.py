@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import List
 
+from ocscheck.collector import reads
 from ocscheck.context import CheckContext
 from ocscheck.model import Phase, Result
 from ocscheck.parsers.hostinfo import Event, SystemInfo
@@ -57,6 +58,8 @@ def uninstall_kb974571(info: SystemInfo, host: str) -> str:
 
 @check("host.kb974571", title="KB974571 is not blocking activation", phases=("preflight", "post"),
        severity="critical", needs=NEEDS)
+@reads("server", "system")
+@reads("server", "events", phase="post")  # read when the change is present; asked with the rest, free
 def host_kb974571(ctx: CheckContext) -> Result:
     """KB974571 (MS09-056) must not be installed before OCS setup; once present, ocsasnfix.exe must run.
 
@@ -131,6 +134,7 @@ def _post_symptoms(ctx: CheckContext, info: SystemInfo, present: List[str]) -> R
 
 @check("host.kb975858", title="KB975858 is installed on Windows Server 2008 R2", phases=("preflight",),
        needs=NEEDS)
+@reads("server", "system")
 def host_kb975858(ctx: CheckContext) -> Result:
     """On Windows Server 2008 R2 RTM (build 7600), KB975858 is installed before OCS setup.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
+from ocscheck.collector import reads
 from ocscheck.values import certs
 from ocscheck.context import CheckContext
 from ocscheck.checks.iis_binding import add_binding_fix, judge_host_binding, sslcert_fix
@@ -46,6 +47,7 @@ def _component(status: int) -> Optional[str]:
 
 @check("iis.https-binding", title="IIS answers HTTPS on 443 with the OCS certificate", phases=("post",),
        needs=("tls", "http"))
+@reads("server", "sslcert", "sites")
 def https_binding(ctx: CheckContext) -> Result:
     """IIS must answer TLS on tls.https_port (443) of the server FQDN with the same certificate as the SIP TLS
     port (5061, thumbprints compared), and the internal web components (tls.web_paths: /ABS/int/Handler,

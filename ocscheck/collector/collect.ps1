@@ -13,30 +13,13 @@ $out = New-Object System.Text.StringBuilder
 [void]$out.AppendLine('host=' + $env:COMPUTERNAME)
 [void]$out.AppendLine('taken=' + [DateTime]::UtcNow.ToString('yyyy-MM-ddTHH:mm:ssZ'))
 
-function Add-Section([string]$name, [int]$exit, [byte[]]$bytes) {
-    if ($bytes -eq $null) { $bytes = New-Object byte[] 0 }
-    [void]$out.AppendLine('[probe ' + $name + ' exit=' + $exit + ']')
-    [void]$out.AppendLine([Convert]::ToBase64String($bytes, [Base64FormattingOptions]::InsertLineBreaks))
-}
+#@BLOCKS@
 
-# A PowerShell probe: the same script ocscheck sends over WinRM; its lines, UTF-8 encoded.
-function Invoke-PsProbe([string]$name, [scriptblock]$body) {
-    Write-Host ('ocscheck: ' + $name)
-    $text = (& $body 2>$null | ForEach-Object { '' + $_ }) -join "`n"
-    Add-Section $name 0 ([Text.Encoding]::UTF8.GetBytes($text))
-}
-
-# A native tool: its output bytes as cmd captures them (OEM code page), like WinRM's cmd shell.
-function Invoke-CmdProbe([string]$name, [string]$line) {
-    Write-Host ('ocscheck: ' + $name)
-    $tmp = [IO.Path]::GetTempFileName()
-    cmd.exe /c ($line + ' > "' + $tmp + '" 2>&1')
-    $code = $LASTEXITCODE
-    Add-Section $name $code ([IO.File]::ReadAllBytes($tmp))
-    Remove-Item $tmp
-}
-
+# The probes: the same scripts and command lines ocscheck runs over WinRM, each printing its section.
+function Invoke-Probes {
 #@PROBES@
+}
+Invoke-Probes | ForEach-Object { [void]$out.AppendLine($_) }
 
 [IO.File]::WriteAllText($Path, $out.ToString(), [Text.Encoding]::ASCII)
 Write-Host ('ocscheck: snapshot written to ' + $Path)

@@ -47,11 +47,14 @@ class WinrmEndpoint:
         self.server.ready(lambda: wait_for_port(address, port, timeout=0.2), timeout=15)
 
     def set_scenario(self, host: Dict[str, object], mode: str = "normal", auth: str = "ntlm",
-                     delays: Optional[Dict[str, float]] = None) -> None:
-        """Answer ``host``'s outputs; ``mode`` 401, 500 or hang; ``delays`` seconds before a probe's output."""
+                     delays: Optional[Dict[str, float]] = None, throws: Optional[Dict[str, str]] = None) -> None:
+        """Answer ``host``'s outputs; ``mode`` 401, 500 or hang; ``delays`` seconds before a probe's output;
+        ``throws``: the exception a PowerShell probe throws instead (it ends the script that runs it)."""
         outputs = scenarios.endpoint_outputs(host)
         for probe, seconds in (delays or {}).items():
             outputs[probe]["delay"] = seconds
+        for probe, message in (throws or {}).items():
+            outputs[probe]["throws"] = message
         document = {"mode": mode, "auth": auth, "outputs": outputs}
         tmp = self.dir / "scenario.json.tmp"
         tmp.write_text(json.dumps(document))

@@ -1,9 +1,9 @@
 """What a Windows Server 2008 R2 OCS server (and a DC) prints for each probe, per scenario.
 
 ``ready_host()`` is the "everything right" server; the other scenarios are small changes to it.
-PowerShell probes print ``key=value`` lines (the text below); the endpoint sends them the way our
-wrapper does (base64 of UTF-8, then CRLF), and ``snapshot_text`` writes them the way collect.ps1
-does, so one scenario gives the same facts over WinRM and from a snapshot. Native tools print the
+PowerShell probes print ``key=value`` lines (the text below); the endpoint prints them the way the
+script ocscheck sent does (windows.py), and ``snapshot_text`` writes them the way collect.ps1 does,
+so one scenario gives the same facts over WinRM and from a snapshot. Native tools print the
 captured bytes of tests/fixtures/windows.
 """
 from __future__ import annotations
@@ -252,15 +252,13 @@ def probe_bytes(host: Dict[str, object], name: str) -> Optional[bytes]:
 
 
 def endpoint_outputs(host: Dict[str, object]) -> Dict[str, Dict[str, object]]:
-    """The scenario file's "outputs": stdout bytes as the WinRM shell would return them."""
+    """The scenario file's "outputs": what each probe's own logic produces on the host (windows.py makes of
+    it what Windows prints for the command line the endpoint receives)."""
     outputs = {}
-    for name, probe in PROBES.items():
+    for name in PROBES:
         data = probe_bytes(host, name)
-        if data is None:
-            continue
-        if probe.kind == "ps":  # our wrapper prints base64(UTF-8) and PowerShell ends the line
-            data = base64.b64encode(data) + b"\r\n"
-        outputs[name] = {"stdout_b64": base64.b64encode(data).decode("ascii"), "exit": 0}
+        if data is not None:
+            outputs[name] = {"data_b64": base64.b64encode(data).decode("ascii"), "exit": 0}
     return outputs
 
 

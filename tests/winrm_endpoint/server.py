@@ -10,9 +10,14 @@ application/HTTP-SPNEGO-session-encrypted), as Windows Server 2008 R2 answers ov
 
 What each command prints comes from ``DIR/scenario.json``, re-read at every command so that a test
 switches scenarios without restarting: ``{"mode": "normal"|"401"|"500"|"hang", "auth": "ntlm"|"basic"|"certificate",
-"outputs": {probe: {"stdout_b64", "exit", "delay"}}}``. A PowerShell probe is recognised by the
-``# ocscheck-probe: NAME`` line of its decoded -EncodedCommand script, a native command by its line.
-Every request is appended to ``DIR/requests.log`` (action, bytes) for the benchmark and the tests.
+"outputs": {probe: {"data_b64", "exit", "delay"}}}``, what each probe's own logic produces on the host;
+windows.py turns a command line into what Windows prints for it (a native tool, a probe's script, a
+batch of the collector's sections), in pieces that become ready as the probes run.
+Over http with NTLM, WinRM's default (AllowUnencrypted = false) holds: a SOAP body must be sealed, and the
+empty-bodied requests of the handshake are the only unsealed ones.
+Every request is appended to ``DIR/requests.log`` (action, shell, bytes, the Authorization leg it carried:
+none, negotiate, authenticate, basic, certificate, or session on an authenticated connection) for the
+benchmark and the tests.
 """
 from __future__ import annotations
 
@@ -28,7 +33,9 @@ import uuid
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
+
+from tests.winrm_endpoint import windows
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -49,11 +56,30 @@ ENVELOPE_NS = " ".join(f'xmlns:{k}="{v}"' for k, v in NS.items() if k != "p")
 
 
 class Command:
-    def __init__(self, stdout: bytes, exit_code: int, ready_at: float):
-        self.stdout = stdout
-        self.exit_code = exit_code
-        self.ready_at = ready_at
-        self.sent = 0
+    """A command's output: stdout pieces that become ready at their time, then its exit code and stderr."""
+
+    def __init__(self, printed: windows.Printed, started: float):
+        self.pieces: List[Tuple[float, bytes]] = [(started + delay, data) for delay, data in printed.pieces]
+        self.exit_code = printed.exit_code
+        self.stderr = printed.stderr
+        self.sent = 0  # bytes of the pieces already received
+
+    def ready_at(self) -> float:
+        """When the first byte not yet received is ready (now when everything was)."""
+        offset = 0
+        for at, data in self.pieces:
+            offset += len(data)
+            if offset > self.sent:
+                return at
+        return 0.0
+
+    def ready(self, now: float) -> bytes:
+        """Every byte ready at ``now`` and not yet received."""
+        return b"".join(data for at, data in self.pieces if at <= now)[self.sent:]
+
+    @property
+    def done(self) -> bool:
+        return self.sent >= sum(len(data) for _, data in self.pieces)
 
 
 class State:
@@ -68,12 +94,11 @@ class State:
     def scenario(self) -> dict:
         return json.loads((self.directory / "scenario.json").read_text())
 
-    def log(self, action: str, size: int, user: str, wire_in: int = 0, wire_out: int = 0, shell: str = "") -> None:
-        """One line per request: the SOAP action, its shell, its plain size, and the bytes on the wire each way."""
-        record = {"action": action, "shell": shell, "bytes": size, "user": user, "wire_in": wire_in,
-                  "wire_out": wire_out, "t": time.time()}
+    def log(self, record: Dict[str, object]) -> None:
+        """One line per request: the SOAP action, its shell, its plain size, the bytes on the wire each way,
+        the authentication leg it carried, the client's port (its connection), and a Command's probes."""
         with self.lock, open(self.directory / "requests.log", "a") as log:
-            log.write(json.dumps(record) + "\n")
+            log.write(json.dumps({**record, "t": time.time()}) + "\n")
 
 
 def envelope(action: str, relates_to: str, body: str) -> bytes:
@@ -93,22 +118,6 @@ def fault(relates_to: str, code: int, subcode: str, message: str) -> bytes:
     return envelope("http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", relates_to, body)
 
 
-def identify(command: str, arguments: str) -> str:
-    """The probe name of a command line: the marker of a PowerShell script, else the tool."""
-    line = f"{command} {arguments}".strip()
-    match = re.search(r"-EncodedCommand\s+(\S+)", line, re.IGNORECASE)
-    if match:
-        script = base64.b64decode(match.group(1)).decode("utf-16-le")
-        marker = re.search(r"# ocscheck-probe: (\S+)", script)
-        return marker.group(1) if marker else "unknown-script"
-    lowered = line.lower()
-    for needle, name in (("netsh http show sslcert", "sslcert"), ("appcmd.exe list site", "sites"),
-                         ("repadmin /showrepl", "repadmin"), ("dcdiag", "dcdiag")):
-        if needle in lowered:
-            return name
-    return "unknown-command"
-
-
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-HTTPAPI/2.0"
@@ -120,6 +129,8 @@ class Handler(BaseHTTPRequestHandler):
         self.ntlm = None          # the connection's pyspnego acceptor once NTLM completed
         self.ntlm_pending = None  # the acceptor between NEGOTIATE and AUTHENTICATE
         self.user = ""
+        self.probes: List[str] = []  # what the request's command runs (for the log)
+        self.entry: Optional[Dict[str, object]] = None  # the request's log record, written by reply()
 
     def log_message(self, format: str, *args) -> None:  # keep the test output clean
         pass
@@ -135,20 +146,38 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "401":
             self.reply(401, b"", {"WWW-Authenticate": "Negotiate"})
             return
+        # Logged as the answer goes (Handler.reply): a client that has its answer finds the request logged.
+        self.entry = {"action": "auth", "shell": "", "bytes": 0, "user": "", "wire_in": length, "leg": self.leg(),
+                      "peer": self.client_address[1], "probes": []}
         if not self.authenticate(scenario.get("auth", "ntlm"), body):
-            self.state.log("auth", 0, "", length, 0)
             return
-        if not body:  # pywinrm's empty POST that sets up the NTLM session for encryption
+        self.entry["user"] = self.user
+        if not body:  # the handshake's empty POST: it sets up the NTLM session for encryption
             self.reply(200, b"")
-            self.state.log("auth", 0, self.user, length, 0)
             return
         # Windows answers sealed only what came sealed (pywinrm does not seal over https).
         sealed = self.ntlm is not None and "multipart/encrypted" in self.headers.get("Content-Type", "")
+        if self.ntlm is not None and not sealed and not self.server.tls:
+            # AllowUnencrypted = false: an NTLM client over http must seal its messages.
+            self.entry.update(action="unsealed", bytes=len(body))
+            self.reply(401, b"", {"WWW-Authenticate": "Negotiate"})
+            return
         if sealed:
             body = self.decrypt(body)
         action, status, answer = self.soap(body, scenario)
-        sent = self.send_soap(status, answer, sealed)
-        self.state.log(action, len(body), self.user, length, sent, self.shell_id)
+        self.entry.update(action=action, bytes=len(body), shell=self.shell_id, probes=self.probes)
+        self.send_soap(status, answer, sealed)
+
+    def leg(self) -> str:
+        """Which authentication step the request's Authorization header carries."""
+        header = self.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            return "session" if self.ntlm is not None else "none"
+        if scheme in ("Negotiate", "NTLM") and token:
+            kind = base64.b64decode(token)[8:12]
+            return {b"\x01\x00\x00\x00": "negotiate", b"\x03\x00\x00\x00": "authenticate"}.get(kind, "ntlm-other")
+        return "basic" if scheme == "Basic" else "certificate" if header == CERTIFICATE_AUTH else "other"
 
     # ---- authentication ----
 
@@ -224,17 +253,18 @@ class Handler(BaseHTTPRequestHandler):
                 + b"\r\n" + BOUNDARY + b"\r\n\tContent-Type: application/octet-stream\r\n"
                 + struct.pack("<i", len(signature)) + signature + sealed + BOUNDARY + b"--\r\n")
 
-    def send_soap(self, status: int, message: bytes, sealed: bool) -> int:
+    def send_soap(self, status: int, message: bytes, sealed: bool) -> None:
         if sealed:
-            body = self.encrypt(message)
-            self.reply(status, body, {"Content-Type": f'multipart/encrypted;protocol="{ENCRYPTED_PROTOCOL}";'
-                                                      'boundary="Encrypted Boundary"'})
+            self.reply(status, self.encrypt(message), {"Content-Type": f'multipart/encrypted;protocol='
+                                                                       f'"{ENCRYPTED_PROTOCOL}";'
+                                                                       'boundary="Encrypted Boundary"'})
         else:
-            body = message
-            self.reply(status, body, {"Content-Type": "application/soap+xml;charset=UTF-8"})
-        return len(body)
+            self.reply(status, message, {"Content-Type": "application/soap+xml;charset=UTF-8"})
 
     def reply(self, status: int, body: bytes, headers: Optional[Dict[str, str]] = None) -> None:
+        if self.entry is not None:
+            self.state.log({**self.entry, "wire_out": len(body)})
+            self.entry = None
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -245,6 +275,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- the shell resource ----
 
     def soap(self, body: bytes, scenario: dict) -> Tuple[str, int, bytes]:
+        self.probes = []
         root = ET.fromstring(body)
         action = root.findtext("s:Header/a:Action", "", NS)
         verb = action.rsplit("/", 1)[-1]
@@ -278,15 +309,9 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "Command":
             command = root.findtext(".//rsp:CommandLine/rsp:Command", "", NS)
             arguments = root.findtext(".//rsp:CommandLine/rsp:Arguments", "", NS)
-            probe = identify(command, arguments)
-            output = scenario.get("outputs", {}).get(probe)
-            if output is None:
-                text = f"'{command.split()[0] if command else '?'}' is not recognized as an internal or " \
-                       "external command,\r\noperable program or batch file.\r\n"
-                cmd = Command(text.encode("cp437"), 9009, time.time())
-            else:
-                cmd = Command(base64.b64decode(output["stdout_b64"]), output.get("exit", 0),
-                              time.time() + output.get("delay", 0))
+            printed = windows.run(command, arguments, scenario.get("outputs", {}))
+            self.probes = printed.probes
+            cmd = Command(printed, time.time())
             command_id = str(uuid.uuid4()).upper()
             with state.lock:
                 commands[command_id] = cmd
@@ -300,19 +325,21 @@ class Handler(BaseHTTPRequestHandler):
             if cmd is None:
                 return 500, fault(message_id, 2150858843, "InvalidSelectors", "Unknown command.")
             timeout = _duration(root.findtext("s:Header/w:OperationTimeout", "PT20S", NS))
-            wait = cmd.ready_at - time.time()
-            if wait > 0:
+            wait = cmd.ready_at() - time.time()
+            if wait > 0:  # nothing new yet: WinRM holds the Receive until output comes or the operation times out
                 time.sleep(min(wait, timeout))
                 if wait > timeout:
                     return 500, fault(message_id, OPERATION_TIMEOUT_CODE, "TimedOut",
                                       "The WS-Management service cannot complete the operation within the time "
                                       "specified in OperationTimeout.")
-            chunk = cmd.stdout[cmd.sent:cmd.sent + CHUNK]
+            chunk = cmd.ready(time.time())[:CHUNK]
             cmd.sent += len(chunk)
-            done = cmd.sent >= len(cmd.stdout)
             streams = f'<rsp:Stream Name="stdout" CommandId="{command_id}">{base64.b64encode(chunk).decode()}' \
                       "</rsp:Stream>" if chunk else ""
-            if done:
+            if cmd.done:
+                if cmd.stderr:
+                    streams += (f'<rsp:Stream Name="stderr" CommandId="{command_id}">'
+                                f"{base64.b64encode(cmd.stderr).decode()}</rsp:Stream>")
                 streams += (f'<rsp:Stream Name="stdout" CommandId="{command_id}" End="true"></rsp:Stream>'
                             f'<rsp:Stream Name="stderr" CommandId="{command_id}" End="true"></rsp:Stream>'
                             f'<rsp:CommandState CommandId="{command_id}" State="{SHELL}/CommandState/Done">'
@@ -352,6 +379,7 @@ def main() -> None:
     Handler.state = State(args.state)
     server = ThreadingHTTPServer((args.address, args.port), Handler)
     server.daemon_threads = True
+    server.tls = bool(args.certfile)  # type: ignore[attr-defined]
     if args.certfile:  # the https listener (5986): TLS before any WS-Management byte
         import ssl
 

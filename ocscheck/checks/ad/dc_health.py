@@ -1,12 +1,14 @@
 """DC health from dcdiag (facts: WinRM on a DC, its collector snapshot, or a saved output with --dcdiag)."""
 from __future__ import annotations
 
+from ocscheck.collector import reads
 from ocscheck.context import CheckContext
 from ocscheck.model import Result
 from ocscheck.registry import check
 
 
 @check("ad.dc-health", title="dcdiag reports no failed test", phases=("preflight",), needs=("winrm.dc",))
+@reads("dc", "dcdiag")
 def dc_health(ctx: CheckContext) -> Result:
     """dcdiag on a domain controller reports no failed test (English or French output, full or /q).
 

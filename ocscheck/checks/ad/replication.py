@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 from typing import List, Optional, Tuple
 
+from ocscheck.collector import reads
 from ocscheck.context import CheckContext
 from ocscheck.facts import FactUnavailable, Reason
 from ocscheck.model import Result
@@ -21,6 +22,7 @@ def _repadmin_links(ctx: CheckContext) -> Tuple[List[ReplicationLink], Optional[
 
 @check("ad.replication", title="AD replication is healthy on every inbound link",
        phases=("preflight", "post"), needs=("ldap|winrm.dc",))
+@reads("dc", "repadmin")
 def replication(ctx: CheckContext) -> Result:
     """Every inbound replication link of the DCs read must have 0 consecutive failures and a last
     success younger than thresholds.replication_max_age_hours.

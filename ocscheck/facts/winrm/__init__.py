@@ -6,22 +6,22 @@ Each probe output is one recorded fact, ``host:<role>:<probe>``, holding the dec
 accessors below parse it (pure parsers in ocscheck/parsers), so record/replay and the snapshot give
 exactly the verdicts the live host gives.
 
-Over WinRM, one shell per host is opened on first use and reused for every probe (``transport``).
+Over WinRM, the probes a run plans for the host (``plan``: its checks' ``@reads``) run together at the
+first read of any (``batch``); a probe read but not planned runs alone, on a shell kept for such reads
+(``transport``).
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import threading
-import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from ocscheck.collector import PROBES, Probe, Snapshot, SnapshotError, read_snapshot
+from ocscheck.collector import PROBES, ROLES, Probe, Snapshot, SnapshotError, read_snapshot
 from ocscheck.config import WinrmHost
 from ocscheck.values.iis import HttpsBinding
 from ocscheck.values.replication import ReplicationLink
 from ocscheck.facts.store import FactUnavailable, Reason
+from ocscheck.facts.winrm.batch import PlannedProbes, probe_output
 from ocscheck.facts.winrm.transport import WinrmClient, endpoint_url
 from ocscheck.parsers.appcmd import parse_site_list
 from ocscheck.parsers.dcdiag import DcdiagReport, parse_dcdiag
@@ -33,7 +33,8 @@ from ocscheck.parsers.netsh import parse_sslcert
 from ocscheck.parsers.repadmin import RepadminReport, parse_showrepl_csv
 from ocscheck.values.host import ProbeOutput
 
-ROLES = ("server", "dc")
+# Probes an accessor reads with another: repadmin's CSV is in the DC's local time (system: its UTC offset).
+COMPANIONS = {"repadmin": ("system",)}
 # cmd.exe's answer when a program does not exist ("is not recognized as an internal or external command").
 EXIT_NOT_FOUND = 9009
 
@@ -56,11 +57,40 @@ class HostFacts:
         self._snapshot: Optional[Snapshot] = None
         self._lock = threading.Lock()
         self._client: Optional[WinrmClient] = None
+        self._planned: Optional[PlannedProbes] = None
+
+    def plan(self, names: Iterable[str]) -> bool:
+        """Have the probes ``names`` (and their companions) run together, at the first read of any or at
+        ``start``; the ones a saved output replaces are left out. Once per run, WinRM hosts only: whether
+        anything was planned."""
+        if self.snapshot_path or self.settings is None:
+            return False
+        inputs = self._facts.inputs
+        saved = {"dcdiag": inputs.dcdiag, "repadmin": inputs.repadmin}  # --dcdiag/--repadmin FILE: read instead
+        wanted = {found for name in names if not saved.get(name) for found in (name, *COMPANIONS.get(name, ()))}
+        with self._lock:
+            if not wanted or self._planned is not None:
+                return False
+            self._planned = PlannedProbes(wanted, self._winrm, self.source)
+        return True
+
+    def start(self) -> None:
+        """Send the planned probes now (the prefetch), without waiting for them."""
+        if self._planned is not None:
+            self._planned.start()
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                self._client.close()
+            client = self._client
+        if client is not None:
+            client.close()
+
+    def _winrm(self) -> WinrmClient:
+        assert self.settings is not None
+        with self._lock:
+            if self._client is None:
+                self._client = WinrmClient(self.settings, self._facts)
+            return self._client
 
     @property
     def source(self) -> str:
@@ -81,7 +111,6 @@ class HostFacts:
 
     def probe(self, name: str) -> ProbeOutput:
         probe = PROBES[name]
-        # Probes queue on the host's one shell: a second reader may wait for every probe ahead of this one.
         data = self._facts.store.get(key(self.role, name), lambda: self._fetch(probe).to_json())
         return ProbeOutput.from_json(data)
 
@@ -92,12 +121,14 @@ class HostFacts:
             raise FactUnavailable(Reason.NOT_CONFIGURED,
                                   f"no [winrm.{self.role}] section in the site file and no "
                                   f"--host-snapshot {self.role}=FILE")
-        with self._lock:
-            if self._client is None:
-                self._client = WinrmClient(self.settings, self._facts)
-            client = self._client
-        stdout, stderr, exit_code = client.run(probe)
-        return _output(probe, f"winrm {endpoint_url(self.settings)}", exit_code, stdout, stderr, remote=True)
+        planned = self._planned
+        if planned is not None and probe.name in planned.names:
+            output = planned.result(probe.name)
+            if output is not None:
+                return output
+        # Not planned, or its section did not come: alone, queued on the shell kept for such reads.
+        stdout, stderr, exit_code = self._winrm().run(probe)
+        return probe_output(probe, self.source, exit_code, stdout, stderr, remote=True)
 
     def _from_snapshot(self, probe: Probe) -> ProbeOutput:
         with self._lock:
@@ -112,8 +143,8 @@ class HostFacts:
             where = "on a domain controller" if probe.dc_only else "with this version of collect.ps1"
             raise FactUnavailable(Reason.NOT_CONFIGURED, f"snapshot {self.snapshot_path} has no {probe.name} "
                                                          f"output (run `ocscheck collect` {where})")
-        return _output(probe, f"snapshot {self.snapshot_path}", section.exit_code, section.data, b"",
-                       remote=False)
+        return probe_output(probe, f"snapshot {self.snapshot_path}", section.exit_code, section.data, b"",
+                            remote=False)
 
     def _file(self, path: Path, what: str) -> ProbeOutput:
         """A saved native-tool output given on the command line (--dcdiag, --repadmin).
@@ -217,34 +248,3 @@ class HostFacts:
         if report.error:
             raise FactUnavailable(Reason.PROTOCOL, f"repadmin ({source}): {report.error}")
         return list(report.links)
-
-
-def _output(probe: Probe, source: str, exit_code: int, stdout: bytes, stderr: bytes, remote: bool) -> ProbeOutput:
-    """The decoded output of a probe; a PowerShell probe's text arrives base64-encoded over WinRM."""
-    err = _clean_stderr(stderr)
-    if probe.kind == "ps":
-        data = stdout
-        if remote:
-            try:
-                data = base64.b64decode(b"".join(stdout.split()), validate=True)
-            except (binascii.Error, ValueError):
-                raise FactUnavailable(Reason.PROTOCOL, f"probe {probe.name} on {source}: PowerShell printed no "
-                                                       f"result (exit {exit_code}): {err or stdout[:200]!r}") from None
-        return ProbeOutput(source, exit_code, data.decode("utf-8", errors="replace"), "utf-8", err)
-    decoded = decode_output(stdout)
-    return ProbeOutput(source, exit_code, decoded.text, decoded.encoding, err)
-
-
-def _clean_stderr(stderr: bytes) -> str:
-    """PowerShell's CLIXML error stream reduced to its text, short."""
-    text = stderr.decode("utf-8", errors="replace")
-    if text.startswith("#< CLIXML"):
-        try:
-            root = ET.fromstring(text.split("\n", 1)[1])
-            text = " ".join((node.text or "") for node in root.iter() if node.tag.endswith("S"))
-            text = text.replace("_x000D__x000A_", " ")
-        except (ET.ParseError, IndexError):
-            pass
-    return " ".join(text.split())[:500]
-
-
