@@ -13,6 +13,15 @@ wrong password costs one refused bind per run, never one per connection (lockout
 connection's failure is remembered, so a DC that is down costs one timeout per run, not one per fact, and
 every other lookup of it fails at once.
 
+Why a pool of SYNC connections rather than ldap3's ASYNC strategy (several operations in flight on one
+connection): bench/bench_ldap_pool.py (the RootDSE, then 24 base searches, at 100 ms one way) gave 1.10 s
+with 24 pooled connections and 1.05 s on one ASYNC connection — the same within noise — and its ASYNC
+runs failed now and then (a TLS open failing with "wrong version number" or "no certificate or CRL
+found", searches never answered); its StartTLS also runs in its receiver thread. POOL_SIZE is the number
+of searches a full post has in flight at once after the RootDSE (23 in the tutorial's forest, the paged
+user walk included): they then take one round trip; with 16 connections they took two
+(bench/bench_latency.py --timeline). The price is one bind per connection: 24 a run for each DC read.
+
 ldap3 is used with ``get_info=NONE``: Samba's schema trips ldap3's schema loader (reading
 forestFunctionality raises LDAPAttributeError with ALL), and raw values are decoded by the facts.
 """
@@ -60,7 +69,7 @@ def target(url: str) -> Target:
     return Target(url.rstrip("/"), parsed.hostname or "", parsed.port or (636 if ldaps else 389), ldaps)
 
 
-POOL_SIZE = 4  # connections per DC: the AD checks' independent lookups, without loading the DC
+POOL_SIZE = 24  # connections per DC: a post's searches in flight at once after the RootDSE (module notes)
 
 
 class _Pool:
