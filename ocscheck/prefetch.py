@@ -52,9 +52,9 @@ def _tls(plan: Plan) -> List[Warmup]:
 
 
 def _ldap(plan: Plan) -> List[Warmup]:
-    """The RootDSE of every DC the site names (each dial opens that DC's pool), then on the site's DC every lookup
-    the selected checks read whose key the RootDSE gives: they all travel together, instead of one check's
-    lookups one after the other once that check has read the RootDSE."""
+    """The RootDSE of every DC the site names (each dial opens that DC's pool), then every lookup the selected
+    checks read there whose key the site file and that RootDSE give: they all travel together, instead of one
+    check's lookups one after the other once that check has read the RootDSE."""
     facts, ids = plan.facts, plan.ids
     if "ldap" not in plan.needs or not facts.site.ldap.url:
         return []
@@ -86,8 +86,13 @@ def _ldap(plan: Plan) -> List[Warmup]:
             found.append(ldap.published_cas)
         fan_out(found)
 
+    def other_dc(url: str) -> None:
+        ldap.rootdse(url)
+        if "ad.prep-replicated" in ids:  # what it reads of that DC (ad.replication's comes with replication_state)
+            fan_out([lambda: ldap.schema_version(url), lambda: ldap.rtc_objects(url)])
+
     others = [url for url in facts.site.ldap.replication_dcs if url.rstrip("/") != ldap.url]
-    return [lookups] + [lambda url=url: ldap.rootdse(url) for url in others]
+    return [lookups] + [lambda url=url: other_dc(url) for url in others]
 
 
 def _hosts(plan: Plan) -> List[Warmup]:
