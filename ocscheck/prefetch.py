@@ -98,10 +98,47 @@ def _dns(plan: Plan) -> List[Warmup]:
 
 
 def _ldap(plan: Plan) -> List[Warmup]:
-    facts = plan.facts
-    if "ldap" in plan.needs and facts.site.ldap.url:
-        return [lambda: facts.ldap.rootdse()]
-    return []
+    """The RootDSE of every DC the site names (each dial opens that DC's pool), then every lookup the selected
+    checks read there whose key the site file and that RootDSE give: they all travel together, instead of one
+    check's lookups one after the other once that check has read the RootDSE."""
+    facts, ids = plan.facts, plan.ids
+    if "ldap" not in plan.needs or not facts.site.ldap.url:
+        return []
+    ldap = facts.ldap
+
+    def lookups() -> None:
+        from ocscheck.checks.ad.prep import domain_prep_targets
+
+        dse = ldap.rootdse()
+        found: List[Warmup] = []
+        if ids & {"ad.schema-prep", "ad.prep-replicated"}:
+            found.append(ldap.schema_version)
+        if ids & {"ad.forest-prep", "ad.sip-domain", "ad.pool", "ad.prep-replicated", "users.sip"}:
+            found.append(ldap.rtc_objects)
+        if ids & {"ad.forest-prep", "ad.domain-prep"}:
+            found.append(ldap.rtc_groups)
+        if "ad.domain-prep" in ids:
+            found += [lambda dn=dn: ldap.dacl(dn) for dn in domain_prep_targets(dse.default_nc)]
+        if "ad.service-accounts" in ids:
+            found.append(ldap.domain_policy)
+            found += [lambda name=name: ldap.account(name) for name in facts.site.ldap.service_accounts]
+        if "ad.prep-replicated" in ids:
+            found.append(ldap.domain_controllers)
+        if "ad.replication" in ids:
+            found.append(ldap.replication_state)
+        if "users.sip" in ids:
+            found.append(ldap.sip_users)
+        if "cert.ca-published" in ids:
+            found.append(ldap.published_cas)
+        fan_out(found)
+
+    def other_dc(url: str) -> None:
+        ldap.rootdse(url)
+        if "ad.prep-replicated" in ids:  # what it reads of that DC (ad.replication's comes with replication_state)
+            fan_out([lambda: ldap.schema_version(url), lambda: ldap.rtc_objects(url)])
+
+    others = [url for url in facts.site.ldap.replication_dcs if url.rstrip("/") != ldap.url]
+    return [lookups] + [lambda url=url: other_dc(url) for url in others]
 
 
 def _hosts(plan: Plan) -> List[Warmup]:

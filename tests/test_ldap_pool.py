@@ -3,7 +3,8 @@
 What the pool promises: at most POOL_SIZE connections per DC, each used by one operation at a time (ldap3
 SYNC connections are not thread-safe); one bind attempt before the account is proven (a wrong password is
 refused once, never once per connection); a DC that cannot be reached costs one wait, and every other
-lookup fails at once with the remembered reason.
+lookup fails at once with the remembered reason; closing does not wait for a busy connection. And
+``parallel``, which puts a list of lookups in flight together.
 """
 from __future__ import annotations
 
@@ -114,11 +115,73 @@ def test_a_dead_dc_costs_one_wait(monkeypatch):
     assert time.monotonic() - started < 0.9
 
 
-def test_the_user_walk_connection_waits_for_the_first_bind(monkeypatch):
-    dcs, events = make_pool(monkeypatch, bind_fails=True)
-    with pytest.raises(FactUnavailable):
-        dcs.open(dcs.configured(URL))
-    with pytest.raises(FactUnavailable):
-        dcs.open(dcs.configured(URL))
-    time.sleep(0.2)
-    assert events["binds"] == 1
+
+def test_closing_does_not_wait_for_a_busy_connection_and_closes_it_when_released(monkeypatch):
+    dcs, _ = make_pool(monkeypatch)
+    closed: List[FakeConnection] = []
+    monkeypatch.setattr(conn_module, "close_quietly", closed.append)
+    busy, release = threading.Event(), threading.Event()
+
+    def slow(connection):
+        busy.set()
+        release.wait(5)
+        return "late"
+
+    worker = threading.Thread(target=dcs.run, args=(URL, slow))
+    worker.start()
+    assert busy.wait(5)
+    pool = dcs._pool(dcs.configured(URL))
+    deadline = time.monotonic() + 5
+    while len(pool.idle) < POOL_SIZE - 1 and time.monotonic() < deadline:  # the extras, bound beside the busy one
+        time.sleep(0.01)
+    idle = POOL_SIZE - 1
+    dcs.close()  # returns although an operation is under way
+    assert len(closed) == idle
+    release.set()
+    worker.join(5)
+    assert len(closed) == idle + 1  # the busy one, once its operation ended
+
+
+# ----------------------------------------------------------------------------------------- parallel
+
+def test_parallel_calls_are_in_flight_together_and_answer_in_order():
+    barrier = threading.Barrier(5, timeout=5)  # broken unless all five are waiting at once
+
+    def call(index):
+        return lambda: (barrier.wait(), index)[1]
+
+    assert conn_module.parallel([call(i) for i in range(5)]) == [0, 1, 2, 3, 4]
+
+
+def test_parallel_raises_the_first_failure_in_order_once_every_call_ended():
+    ended: List[int] = []
+
+    def fail(index, delay):
+        def call():
+            time.sleep(delay)
+            ended.append(index)
+            raise FactUnavailable(Reason.TIMEOUT, f"call {index}")
+        return call
+
+    def ok():
+        time.sleep(0.2)
+        ended.append(2)
+        return "ok"
+
+    with pytest.raises(FactUnavailable, match="call 0"):  # what a loop over the calls would have raised
+        conn_module.parallel([fail(0, 0.1), fail(1, 0.0), ok])
+    assert sorted(ended) == [0, 1, 2]
+
+
+def test_parallel_gives_the_waiting_callers_slot_back():
+    entered: List[str] = []
+
+    class Waiting:
+        def __enter__(self):
+            entered.append("enter")
+
+        def __exit__(self, *exc):
+            entered.append("exit")
+
+    assert conn_module.parallel([lambda: 1, lambda: 2], Waiting) == [1, 2]
+    assert entered == ["enter", "exit"]

@@ -103,8 +103,8 @@ def service_accounts(ctx: CheckContext) -> Result:
     policy = ldap.domain_policy()
     threshold = ctx.site.thresholds.password_expiry_days
     evidence, failures, warnings, fixes = [], [], [], []
-    for name in ctx.site.ldap.service_accounts:
-        account = ldap.account(name)
+    names = ctx.site.ldap.service_accounts
+    for name, account in zip(names, ldap.together(ldap.account, names)):
         if account is None:
             if ctx.phase.value == "post":
                 failures.append(f"{name} does not exist")

@@ -1,6 +1,8 @@
 """OCS preparation of the schema, the forest and the domain (LDAP), and the lcscmd lines that do it."""
 from __future__ import annotations
 
+from typing import List
+
 from ocscheck.context import CheckContext
 from ocscheck.model import Result
 from ocscheck.registry import check
@@ -87,6 +89,11 @@ def forest_prep(ctx: CheckContext) -> Result:
     return Result.ok(f"forest prepared, global settings in the {partition} partition{note}", evidence)
 
 
+def domain_prep_targets(default_nc: str) -> List[str]:
+    """The objects domain prep writes ACEs on (their DACLs are read together, and prefetched)."""
+    return [default_nc, f"CN=Users,{default_nc}", f"CN=Computers,{default_nc}", f"OU=Domain Controllers,{default_nc}"]
+
+
 @check("ad.domain-prep", title="Domain prepared: ACEs for the RTC universal groups",
        phases=("preflight", "post"), severity="critical", needs=("ldap",))
 def domain_prep(ctx: CheckContext) -> Result:
@@ -109,10 +116,9 @@ def domain_prep(ctx: CheckContext) -> Result:
         return Result.fail("no RTC universal group exists: run forest prep, then domain prep", [],
                            f"{lcscmd(ctx, 'forestprep')}\n{lcscmd(ctx, 'domainprep')}")
     by_sid = {g.sid: g.name for g in groups if g.sid}
-    targets = [base, f"CN=Users,{base}", f"CN=Computers,{base}", f"OU=Domain Controllers,{base}"]
+    targets = domain_prep_targets(base)
     evidence, bare = [], []
-    for dn in targets:
-        aces = ldap.dacl(dn)
+    for dn, aces in zip(targets, ldap.together(ldap.dacl, targets)):
         if aces is None:
             evidence.append(f"{dn}: object not found")
             bare.append(dn)

@@ -2,13 +2,13 @@
 lcscmd step (IV-B: "contrôlez que la réplication a eu lieu"): setup and activation may read any DC."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Tuple, Union
 
 from ocscheck.context import CheckContext
 from ocscheck.facts import FactUnavailable
 from ocscheck.model import Result
 from ocscheck.registry import check
-from ocscheck.values.ad import PrepContent, RootDse
+from ocscheck.values.ad import DomainController, PrepContent, RootDse
 
 
 def _naming_contexts(dse: RootDse) -> Dict[str, str]:
@@ -48,16 +48,22 @@ def prep_replicated(ctx: CheckContext) -> Result:
     unreadable: List[str] = []
     fixes: List[str] = []
     contexts = _naming_contexts(site_dse)
-    for dc in others:
+
+    def read(dc: DomainController) -> Tuple[str, Union[Tuple[RootDse, PrepContent], FactUnavailable]]:
         url = ldap.dc_url(dc.name)
         try:
-            dse = ldap.rootdse(url)
-            # The system partition's RTC Service lives in the root domain NC: only its DCs hold it.
-            compare_rtc = reference.partitions != {"system"} or site_dse.root_domain_nc in dse.naming_contexts
-            content = PrepContent.of(ldap.schema_version(url), ldap.rtc_objects(url))
+            version, tree = ldap.together(lambda fact: fact(url), (ldap.schema_version, ldap.rtc_objects))
+            return url, (ldap.rootdse(url), PrepContent.of(version, tree))
         except FactUnavailable as exc:
-            unreadable.append(f"{dc.name} ({url}): {exc}")
+            return url, exc
+
+    for dc, (url, found) in zip(others, ldap.together(read, others)):  # every DC read at once
+        if isinstance(found, FactUnavailable):
+            unreadable.append(f"{dc.name} ({url}): {found}")
             continue
+        dse, content = found
+        # The system partition's RTC Service lives in the root domain NC: only its DCs hold it.
+        compare_rtc = reference.partitions != {"system"} or site_dse.root_domain_nc in dse.naming_contexts
         note = "" if compare_rtc else " (RTC Service not compared: this DC does not hold the root domain)"
         evidence.append(f"{dc.name} ({url}): {content.describe()}{note}")
         differences = content.differences(reference, compare_rtc)

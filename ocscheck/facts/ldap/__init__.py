@@ -1,17 +1,17 @@
 """Active Directory facts over LDAP: RootDSE, OCS schema and forest objects, ACLs, accounts, SIP users,
 replication state — each a typed value from ``ocscheck.values.ad`` (recorded as its JSON form).
 
-The connections are in ``connection`` (TLS before every bind, timeouts, a small pool of bound connections per DC); the
-paged SIP-user walk in ``users``, on a connection of its own so that a long directory walk does not
-queue the other facts behind it.
+The connections are in ``connection`` (TLS before every bind, timeouts, a pool of bound connections per DC,
+opened together); the paged SIP-user walk in ``users``, on a pooled connection. Each search takes a pooled
+connection of its own, so the searches a fact makes, and the facts of a list (``together``), run together.
 """
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
-from ocscheck.facts.ldap.connection import (DcConnections, attr_bool, attr_int, attr_text, close_quietly, search,
-                                            target, unavailable)
+from ocscheck.facts.ldap.connection import DcConnections, Find, attr_bool, attr_int, attr_text, parallel, target
 from ocscheck.facts.ldap.users import iter_sip_users, summarise
 from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
@@ -26,7 +26,11 @@ ldap3 = lazy("ldap3")
 _ms = lazy("ldap3.protocol.microsoft")
 _conv = lazy("ldap3.utils.conv")
 
+X = TypeVar("X")
+T = TypeVar("T")
+
 SDFLAGS_DACL = 0x04
+SERVICE_CLASS = "msRTCSIP-Service"
 _RTC_ATTRIBUTES = ("objectClass", "msRTCSIP-DomainName", "msRTCSIP-Default", "dNSHostName", "msRTCSIP-PoolType",
                    "msRTCSIP-PoolVersion", "msRTCSIP-PoolDisplayName")
 _ROOTDSE_INT = ("forestFunctionality", "domainFunctionality", "domainControllerFunctionality")
@@ -52,10 +56,18 @@ class LdapFacts:
     def url(self) -> str:
         return self._settings.url.rstrip("/")
 
-    def _get(self, what: str, fetch: Callable[[ldap3.Connection], Any], url: Optional[str] = None) -> Any:
-        """The recorded value of ``what`` at ``url`` (the site's DC by default), fetched over its session."""
+    def _get(self, what: str, fetch: Callable[[Find], Any], url: Optional[str] = None) -> Any:
+        """The recorded value of ``what`` at ``url`` (the site's DC by default), fetched by searches on its pool."""
         url = (url or self.url).rstrip("/")
-        return self._store.get(key(url, what), lambda: self._dcs.run(url, fetch))
+        return self._store.get(key(url, what), lambda: fetch(partial(self._dcs.search, url)))
+
+    def _parallel(self, calls: List[Callable[[], T]]) -> List[T]:
+        return parallel(calls, self._store.waiting)
+
+    def together(self, read: Callable[[X], T], items: Iterable[X]) -> List[T]:
+        """``read(item)`` for every item, the reads in flight together (each fact memoised and recorded as
+        when read alone): the values in the items' order, the first failure in that order raised."""
+        return self._parallel([partial(read, item) for item in items])
 
     def close(self) -> None:
         """Unbind every DC connection of the run (Facts.close, once the checks are done)."""
@@ -71,9 +83,9 @@ class LdapFacts:
         when the schema is not prepared."""
         schema = self.rootdse(url).schema_nc
 
-        def fetch(conn):
-            found = search(conn, f"CN=ms-RTC-SIP-SchemaVersion,{schema}", "(objectClass=*)", ldap3.BASE,
-                           ("rangeUpper", "rangeLower"))
+        def fetch(find: Find):
+            found = find(f"CN=ms-RTC-SIP-SchemaVersion,{schema}", "(objectClass=*)", ldap3.BASE,
+                         ("rangeUpper", "rangeLower"))
             if not found:
                 return None
             return SchemaVersion(attr_int(found[0][1], "rangeUpper"), attr_int(found[0][1], "rangeLower")).to_json()
@@ -88,22 +100,18 @@ class LdapFacts:
         bases = (("system", f"CN=System,{dse.root_domain_nc}"),
                  ("configuration", f"CN=Services,{dse.configuration_nc}"))
 
-        def fetch(conn):
+        def fetch(find: Find):
+            # One search per partition, both at once, for the RTC Services and the RTC objects together: each
+            # service gets the objects beneath it, as a subtree search under it would return them.
+            flt = "(|" + "".join(f"(objectClass={c})" for c in (SERVICE_CLASS, *RTC_CLASSES)) + ")"
+            found = self._parallel([partial(find, base, flt, ldap3.SUBTREE, _RTC_ATTRIBUTES) for _, base in bases])
             services, objects = [], []
-            flt = "(|" + "".join(f"(objectClass={c})" for c in RTC_CLASSES) + ")"
-            for partition, base in bases:
-                for dn, _ in search(conn, base, "(objectClass=msRTCSIP-Service)", ldap3.SUBTREE, ("cn",)):
-                    services.append(RtcService(dn, partition))
-                    for child, raw in search(conn, dn, flt, ldap3.SUBTREE, _RTC_ATTRIBUTES):
-                        classes = [v.decode() for v in raw.get("objectClass", [])]
-                        objects.append(RtcObject(
-                            child, dn, next((c for c in RTC_CLASSES if c in classes), classes[-1] if classes else ""),
-                            domain_name=attr_text(raw, "msRTCSIP-DomainName"),
-                            default=attr_bool(raw, "msRTCSIP-Default"),
-                            dns_host_name=attr_text(raw, "dNSHostName"),
-                            pool_type=attr_int(raw, "msRTCSIP-PoolType"),
-                            pool_version=attr_int(raw, "msRTCSIP-PoolVersion"),
-                            display_name=attr_text(raw, "msRTCSIP-PoolDisplayName")))
+            for (partition, _), entries in zip(bases, found):
+                split = [(dn, raw, SERVICE_CLASS.lower() in _classes(raw)) for dn, raw in entries]
+                for service in (dn for dn, _, is_service in split if is_service):
+                    services.append(RtcService(service, partition))
+                    objects += [_rtc_object(dn, service, raw) for dn, raw, is_service in split
+                                if not is_service and dn.lower().endswith("," + service.lower())]
             return RtcTree(tuple(services), tuple(objects)).to_json()
 
         return RtcTree.from_json(self._get("rtc", fetch, url))
@@ -112,10 +120,10 @@ class LdapFacts:
         """The forest-prep universal groups found in the domain, by name."""
         base = self.rootdse().default_nc
 
-        def fetch(conn):
+        def fetch(find: Find):
             flt = "(&(objectClass=group)(|" + "".join(f"(sAMAccountName={g})" for g in RTC_GROUPS) + "))"
             groups = []
-            for dn, raw in search(conn, base, flt, ldap3.SUBTREE, ("sAMAccountName", "objectSid", "groupType")):
+            for dn, raw in find(base, flt, ldap3.SUBTREE, ("sAMAccountName", "objectSid", "groupType")):
                 sid = raw.get("objectSid", [b""])[0]
                 groups.append(RtcGroup(attr_text(raw, "sAMAccountName") or "", dn,
                                        secdesc.parse_sid(sid)[0] if sid else None, attr_int(raw, "groupType")))
@@ -127,9 +135,9 @@ class LdapFacts:
         """The DACL of ``dn`` (SD flags control: DACL only, readable without SeSecurityPrivilege);
         None when the object does not exist."""
 
-        def fetch(conn):
-            found = search(conn, dn, "(objectClass=*)", ldap3.BASE, ("nTSecurityDescriptor",),
-                           controls=_ms.security_descriptor_control(sdflags=SDFLAGS_DACL))
+        def fetch(find: Find):
+            found = find(dn, "(objectClass=*)", ldap3.BASE, ("nTSecurityDescriptor",),
+                         controls=_ms.security_descriptor_control(sdflags=SDFLAGS_DACL))
             if not found:
                 return None
             values = found[0][1].get("nTSecurityDescriptor") or []
@@ -149,9 +157,9 @@ class LdapFacts:
         """maxPwdAge, lockoutDuration, lockoutThreshold of the domain."""
         base = self.rootdse().default_nc
 
-        def fetch(conn):
-            found = search(conn, base, "(objectClass=*)", ldap3.BASE,
-                           ("maxPwdAge", "lockoutDuration", "lockoutThreshold"), missing_ok=False)
+        def fetch(find: Find):
+            found = find(base, "(objectClass=*)", ldap3.BASE, ("maxPwdAge", "lockoutDuration", "lockoutThreshold"),
+                         missing_ok=False)
             raw = found[0][1] if found else {}
             return DomainPolicy(attr_int(raw, "maxPwdAge"), attr_int(raw, "lockoutDuration"),
                                 attr_int(raw, "lockoutThreshold")).to_json()
@@ -162,9 +170,9 @@ class LdapFacts:
         """The account's state attributes, or None when no such account exists in the domain."""
         base = self.rootdse().default_nc
 
-        def fetch(conn):
+        def fetch(find: Find):
             flt = f"(&(objectClass=user)(sAMAccountName={_conv.escape_filter_chars(sam_account_name)}))"
-            found = search(conn, base, flt, ldap3.SUBTREE, Account.attributes())
+            found = find(base, flt, ldap3.SUBTREE, Account.attributes())
             if not found:
                 return None
             dn, raw = found[0]
@@ -180,34 +188,55 @@ class LdapFacts:
 
     def _walk_sip_users(self) -> Dict[str, Any]:
         base = self.rootdse().default_nc
-        where = self._dcs.configured(self.url)
-        conn = self._dcs.open(where)
-        try:
-            return summarise(iter_sip_users(conn, base, self._settings.page_size), conn, base)
-        except FactUnavailable:
-            raise
-        except Exception as exc:
-            raise unavailable(exc, where.url, self._facts.timeout) from None
-        finally:
-            close_quietly(conn)
+        # One pooled connection for the whole walk: the pages follow each other on it (the paging cookie is the
+        # session's), while the other facts use the pool's other connections.
+        return self._dcs.run(self.url, lambda conn: summarise(iter_sip_users(conn, base, self._settings.page_size),
+                                                             conn, base))
 
     # ------------------------------------------------------------------------------ replication
 
     def replication_state(self) -> ReplicationState:
-        """Inbound links (repsFrom of every naming-context head) of the site's DC and replication_dcs."""
+        """Inbound links (repsFrom of every naming-context head) of the site's DC and replication_dcs, read
+        together."""
         urls = [self.url] + [u.rstrip("/") for u in self._settings.replication_dcs if u.rstrip("/") != self.url]
-        links: List[Dict[str, Any]] = []
-        unreadable: List[Tuple[str, str]] = []
-        dsas = self._dsas()
-        for url in urls:
+
+        def read(url: str) -> Tuple[List[Dict[str, Any]], Optional[str]]:
             try:
-                dse = self.rootdse(url)  # the memoised fact (outside the session: its lock is not re-entrant)
-                links += self._get("repsfrom", lambda c, u=url, d=dse: _fetch_repsfrom(c, u, d, dsas), url)
+                return self._repsfrom(url), None
             except FactUnavailable as exc:
                 if url == self.url:
                     raise
-                unreadable.append((url, str(exc)))
-        return ReplicationState.from_json({"links": links, "unreadable": unreadable, "dsa_count": len(dsas)})
+                return [], str(exc)
+
+        links: List[Dict[str, Any]] = []
+        unreadable: List[Tuple[str, str]] = []
+        for url, (found, why) in zip(urls, self.together(read, urls)):
+            links += found
+            if why is not None:
+                unreadable.append((url, why))
+        return ReplicationState.from_json({"links": links, "unreadable": unreadable, "dsa_count": len(self._dsas())})
+
+    def _repsfrom(self, url: str) -> List[Dict[str, Any]]:
+        """The inbound links of the DC at ``url``: repsFrom of its naming-context heads, read together with the
+        forest's DCs (which name each link's source)."""
+        dse = self.rootdse(url)
+        destination = dse.dns_host_name or url
+
+        def fetch(find: Find) -> List[Dict[str, Any]]:
+            dsas, *heads = self._parallel([self._dsas] + [partial(find, nc, "(objectClass=*)", ldap3.BASE,
+                                                                  ("repsFrom",)) for nc in dse.naming_contexts])
+            links = []
+            for nc, found in zip(dse.naming_contexts, heads):
+                for value in (found[0][1].get("repsFrom", []) if found else []):
+                    try:
+                        reps = repsfrom.parse(value)
+                    except repsfrom.RepsFromError as exc:
+                        raise FactUnavailable(Reason.PROTOCOL, f"{url}: repsFrom of {nc}: {exc}") from None
+                    source = dsas.get(reps.source_dsa_guid) or reps.source_address or reps.source_dsa_guid
+                    links.append(reps.link(destination, source, nc).to_json())
+            return links
+
+        return self._get("repsfrom", fetch, url)
 
     def domain_controllers(self) -> Tuple[DomainController, ...]:
         """Every DC of the forest: the nTDSDSA objects of the configuration NC (as the site's DC lists them)."""
@@ -240,14 +269,13 @@ class LdapFacts:
         """objectGUID of each NTDS Settings object -> its server's dNSHostName."""
         config = self.rootdse().configuration_nc
 
-        def fetch(conn):
-            names = {}
-            for dn, raw in search(conn, f"CN=Sites,{config}", "(objectClass=server)", ldap3.SUBTREE,
-                                  ("dNSHostName",)):
-                names[dn.lower()] = attr_text(raw, "dNSHostName") or dn
+        def fetch(find: Find):
+            servers, dsas = self._parallel([
+                partial(find, f"CN=Sites,{config}", "(objectClass=server)", ldap3.SUBTREE, ("dNSHostName",)),
+                partial(find, f"CN=Sites,{config}", "(objectClass=nTDSDSA)", ldap3.SUBTREE, ("objectGUID",))])
+            names = {dn.lower(): attr_text(raw, "dNSHostName") or dn for dn, raw in servers}
             result = {}
-            for dn, raw in search(conn, f"CN=Sites,{config}", "(objectClass=nTDSDSA)", ldap3.SUBTREE,
-                                  ("objectGUID",)):
+            for dn, raw in dsas:
                 guid = str(uuid.UUID(bytes_le=raw["objectGUID"][0]))
                 result[guid] = names.get(dn.split(",", 1)[1].lower(), dn)
             return result
@@ -259,12 +287,26 @@ class LdapFacts:
         from ocscheck.facts.ldap.pki import fetch_published_cas
 
         config = self.rootdse().configuration_nc
-        return PublishedCas.from_json(self._get("published-cas", lambda conn: fetch_published_cas(conn, config)))
+        return PublishedCas.from_json(self._get("published-cas",
+                                                lambda find: fetch_published_cas(find, self._parallel, config)))
 
 
-def _fetch_rootdse(conn: ldap3.Connection) -> Dict[str, Any]:
-    entries = search(conn, "", "(objectClass=*)", ldap3.BASE, (*_ROOTDSE_INT, *_ROOTDSE_TEXT, "namingContexts"),
-                     missing_ok=False)
+def _classes(raw: Dict[str, List[bytes]]) -> List[str]:
+    return [v.decode().lower() for v in raw.get("objectClass", [])]
+
+
+def _rtc_object(dn: str, service: str, raw: Dict[str, List[bytes]]) -> RtcObject:
+    classes = [v.decode() for v in raw.get("objectClass", [])]
+    return RtcObject(dn, service, next((c for c in RTC_CLASSES if c in classes), classes[-1] if classes else ""),
+                     domain_name=attr_text(raw, "msRTCSIP-DomainName"), default=attr_bool(raw, "msRTCSIP-Default"),
+                     dns_host_name=attr_text(raw, "dNSHostName"), pool_type=attr_int(raw, "msRTCSIP-PoolType"),
+                     pool_version=attr_int(raw, "msRTCSIP-PoolVersion"),
+                     display_name=attr_text(raw, "msRTCSIP-PoolDisplayName"))
+
+
+def _fetch_rootdse(find: Find) -> Dict[str, Any]:
+    entries = find("", "(objectClass=*)", ldap3.BASE, (*_ROOTDSE_INT, *_ROOTDSE_TEXT, "namingContexts"),
+                   missing_ok=False)
     if not entries:
         raise FactUnavailable(Reason.PROTOCOL, "the RootDSE returned no entry")
     raw = entries[0][1]
@@ -278,17 +320,3 @@ def _fetch_rootdse(conn: ldap3.Connection) -> Dict[str, Any]:
                    dns_host_name=attr_text(raw, "dnsHostName") or "",
                    current_time=generalized_time(current) if current else None).to_json()
 
-
-def _fetch_repsfrom(conn: ldap3.Connection, url: str, dse: RootDse, dsas: Dict[str, str]) -> List[Dict[str, Any]]:
-    destination = dse.dns_host_name or url
-    links = []
-    for nc in dse.naming_contexts:
-        found = search(conn, nc, "(objectClass=*)", ldap3.BASE, ("repsFrom",))
-        for value in (found[0][1].get("repsFrom", []) if found else []):
-            try:
-                reps = repsfrom.parse(value)
-            except repsfrom.RepsFromError as exc:
-                raise FactUnavailable(Reason.PROTOCOL, f"{url}: repsFrom of {nc}: {exc}") from None
-            source = dsas.get(reps.source_dsa_guid) or reps.source_address or reps.source_dsa_guid
-            links.append(reps.link(destination, source, nc).to_json())
-    return links

@@ -1,17 +1,26 @@
-"""Connections to domain controllers (ldap3): TLS always before the bind, timeouts on everything, one
-session per DC shared by a run's facts, and ldap3/socket errors turned into typed, secret-free reasons.
+"""Connections to domain controllers (ldap3): TLS always before the bind, timeouts on everything, a pool
+of sessions per DC shared by a run's facts, and ldap3/socket errors turned into typed, secret-free reasons.
 
 Transport: ``ldaps://`` (certificate verified against tls.ca_bundle, or the system store when none
 is set) or ``ldap://`` upgraded with StartTLS before the bind; a bind is never sent in clear.
 Timeouts: the site's run.timeout bounds the TCP connect and every LDAP operation.
 
-A small pool of bound connections per DC URL (up to POOL_SIZE), each used by one operation at a time
-(an ldap3 SYNC connection is not thread-safe), so independent lookups run in parallel instead of
-queueing behind one connection. The first connection to a DC is opened by the first caller, and the
-others are opened beside it at once (TCP and TLS in parallel with the first's), but they bind only once
-the first bind has worked: a wrong password costs one refused bind per run, never four (lockout
-thresholds). The first connection's failure is remembered, so a DC that is down costs one timeout per
-run, not one per fact, and every other lookup of it fails at once.
+A pool of bound connections per DC URL (up to POOL_SIZE), each used by one operation at a time (an ldap3
+SYNC connection is not thread-safe), so independent searches run in parallel instead of queueing behind
+one connection. The first caller opens the first connection, and the others are dialled beside it at
+once (TCP and TLS in parallel with the first's), but they bind only once the first bind has worked: a
+wrong password costs one refused bind per run, never one per connection (lockout thresholds). The first
+connection's failure is remembered, so a DC that is down costs one timeout per run, not one per fact, and
+every other lookup of it fails at once.
+
+Why a pool of SYNC connections rather than ldap3's ASYNC strategy (several operations in flight on one
+connection): bench/bench_ldap_pool.py (the RootDSE, then 24 base searches, at 100 ms one way) gave 1.10 s
+with 24 pooled connections and 1.05 s on one ASYNC connection — the same within noise — and its ASYNC
+runs failed now and then (a TLS open failing with "wrong version number" or "no certificate or CRL
+found", searches never answered); its StartTLS also runs in its receiver thread. POOL_SIZE is the number
+of searches a full post has in flight at once after the RootDSE (23 in the tutorial's forest, the paged
+user walk included): they then take one round trip; with 16 connections they took two
+(bench/bench_latency.py --timeline). The price is one bind per connection: 24 a run for each DC read.
 
 ldap3 is used with ``get_info=NONE``: Samba's schema trips ldap3's schema loader (reading
 forestFunctionality raises LDAPAttributeError with ALL), and raw values are decoded by the facts.
@@ -22,9 +31,10 @@ import math
 import socket
 import ssl
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Callable, ContextManager, Dict, List, Optional, Sequence, Tuple, TypeVar, cast
 from urllib.parse import urlparse
 
 from ocscheck.config import LdapSettings
@@ -36,6 +46,7 @@ lx = lazy("ldap3.core.exceptions")
 
 T = TypeVar("T")
 RawEntry = Tuple[str, Dict[str, List[bytes]]]   # (DN, attribute -> raw values)
+Find = Callable[..., List[RawEntry]]            # ``search`` without its connection: DcConnections.search of one DC
 
 # The "data NNN" sub-code of AD's invalidCredentials answer says why the bind account was refused.
 _BIND_DATA = {"52e": "wrong user name or password", "525": "no such user", "530": "logon not permitted now",
@@ -58,7 +69,7 @@ def target(url: str) -> Target:
     return Target(url.rstrip("/"), parsed.hostname or "", parsed.port or (636 if ldaps else 389), ldaps)
 
 
-POOL_SIZE = 4  # connections per DC: the AD checks' independent lookups, without loading the DC
+POOL_SIZE = 24  # connections per DC: a post's searches in flight at once after the RootDSE (module notes)
 
 
 class _Pool:
@@ -96,20 +107,6 @@ class DcConnections:
     def _pool(self, where: Target) -> _Pool:
         with self._lock:
             return self._pools.setdefault(where.url, _Pool())
-
-    def open(self, where: Target) -> "ldap3.Connection":
-        """A new bound connection to ``where``, outside the pool (the caller closes it): for the paged
-        user walk. It binds only once the pool's first bind has settled, and fails at once when that
-        failed (a dead DC, a refused account)."""
-        pool = self._pool(where)
-        if not pool.settled.is_set():
-            self._release(pool, self._checkout(where, pool))
-        pool.settled.wait()
-        if pool.failure is not None:
-            raise pool.failure
-        connection = self._connect(where)
-        self._bind(connection, where)
-        return connection
 
     def _connect(self, where: Target) -> "ldap3.Connection":
         """TCP, TLS (LDAPS or StartTLS), not yet bound."""
@@ -247,6 +244,11 @@ class DcConnections:
         self._release(pool, connection)
         return result
 
+    def search(self, url: str, base: str, flt: str, scope, attributes, controls=None,
+               missing_ok: bool = True) -> List[RawEntry]:
+        """One search (``search`` below) on a pooled connection of ``url``: searches of several threads run together."""
+        return self.run(url, lambda conn: search(conn, base, flt, scope, attributes, controls, missing_ok))
+
     def close(self) -> None:
         """Unbind every DC connection of the run (once the checks are done)."""
         with self._lock:
@@ -272,6 +274,36 @@ def search(conn: "ldap3.Connection", base: str, flt: str, scope, attributes, con
                                                f"{conn.result.get('message', '')}".strip())
     return [(entry["dn"], entry["raw_attributes"]) for entry in conn.response or []
             if entry.get("type") == "searchResEntry"]
+
+
+def parallel(calls: Sequence[Callable[[], T]],
+             waiting: Callable[[], ContextManager[object]] = nullcontext) -> List[T]:
+    """Every call at once, each in a thread of its own (an LDAP read takes a pooled connection of its own): their
+    results in the calls' order, and the first failure in that order raised, as a loop over them would raise it
+    (once every call has ended). ``waiting`` (FactStore.waiting) is entered while the caller waits: a check
+    gives its worker slot back meanwhile."""
+    if len(calls) < 2:
+        return [call() for call in calls]
+    results: List[Optional[T]] = [None] * len(calls)
+    errors: List[Optional[BaseException]] = [None] * len(calls)
+
+    def one(index: int) -> None:
+        try:
+            results[index] = calls[index]()
+        except BaseException as exc:  # re-raised in the caller's thread below
+            errors[index] = exc
+
+    threads = [threading.Thread(target=one, args=(index,), daemon=True, name="ldap lookup")
+               for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    with waiting():
+        for thread in threads:
+            thread.join()
+    for error in errors:
+        if error is not None:
+            raise error
+    return cast(List[T], results)
 
 
 def close_quietly(connection: "ldap3.Connection") -> None:

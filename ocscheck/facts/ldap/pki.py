@@ -2,29 +2,33 @@
 (``certutil -dspublish``), one level under CN=Certification Authorities and CN=AIA."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from functools import partial
+from typing import Any, Callable, Dict, List, Sequence
 
-from ocscheck.facts.ldap.connection import search
 from ocscheck.facts.lazy import lazy
+from ocscheck.facts.ldap.connection import Find
 from ocscheck.values.pki import CONTAINERS, PublishedCa, PublishedCas, pki_dn
 
 ldap3 = lazy("ldap3")  # a replay imports this module, never the client
+Parallel = Callable[[Sequence[Callable[[], Any]]], List[Any]]   # connection.parallel, as LdapFacts runs it
 
 
-def fetch_published_cas(conn: ldap3.Connection, configuration_nc: str) -> Dict[str, Any]:
-    """The published CA objects (as PublishedCas JSON); a container that does not exist is said, not an error."""
-    found: Dict[str, List[PublishedCa]] = {}
+def fetch_published_cas(find: Find, parallel: Parallel, configuration_nc: str) -> Dict[str, Any]:
+    """The published CA objects (as PublishedCas JSON); a container that does not exist is said, not an error.
+
+    One round trip: whether each container exists and the CA objects under it are searched at once."""
+    kinds = list(CONTAINERS)
+    bases = [pki_dn(CONTAINERS[kind], configuration_nc) for kind in kinds]
+    found = parallel([partial(find, base, *search) for base in bases
+                      for search in (("(objectClass=*)", ldap3.BASE, ("objectClass",)),
+                                     ("(objectClass=certificationAuthority)", ldap3.LEVEL, ("cACertificate",)))])
+    cas: Dict[str, List[PublishedCa]] = {}
     missing = []
-    for kind, container in CONTAINERS.items():
-        base = pki_dn(container, configuration_nc)
-        if not search(conn, base, "(objectClass=*)", ldap3.BASE, ("objectClass",)):
+    for kind, base, exists, entries in zip(kinds, bases, found[::2], found[1::2]):
+        if not exists:
             missing.append(base)
-            found[kind] = []
-            continue
-        entries = search(conn, base, "(objectClass=certificationAuthority)", ldap3.LEVEL, ("cACertificate",))
-        found[kind] = [PublishedCa(dn, tuple(_values(raw, "cACertificate"))) for dn, raw in entries]
-    return PublishedCas(configuration_nc, tuple(found["roots"]), tuple(found["intermediates"]),
-                        tuple(missing)).to_json()
+        cas[kind] = [PublishedCa(dn, tuple(_values(raw, "cACertificate"))) for dn, raw in entries] if exists else []
+    return PublishedCas(configuration_nc, tuple(cas["roots"]), tuple(cas["intermediates"]), tuple(missing)).to_json()
 
 
 def _values(raw: Dict[str, List[bytes]], name: str) -> List[bytes]:
