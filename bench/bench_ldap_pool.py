@@ -71,9 +71,9 @@ def threads(calls: List[Callable[[], None]]) -> None:
 def sync_pool(ca: str, size: int, lookups: int) -> float:
     """ocscheck's pool (facts.ldap.connection) of ``size`` SYNC connections: the first caller dials them all,
     the others bind once the first has; each lookup takes a free one."""
-    connection_module.POOL_SIZE = size
     dcs = DcConnections(LdapSettings(url=URL, user=f"{samba.READER}@{samba.DOMAIN}"), Path(ca), 10.0,
                         lambda: samba.READER_PASSWORD)
+    dcs.expect(size)
     began = time.monotonic()
     dcs.search(URL, "", "(objectClass=*)", ldap3.BASE, ("namingContexts",))
     threads([lambda base=base: dcs.search(URL, base, "(objectClass=*)", ldap3.BASE, ("objectClass",))

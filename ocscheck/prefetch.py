@@ -26,15 +26,16 @@ Warmup = Callable[[], object]
 
 @dataclass(frozen=True)
 class Plan:
-    """What a run will read: its facts, phase, the selected checks' ids and needs."""
+    """What a run will read: its facts, phase, the selected checks, their ids and needs."""
     facts: Facts
     phase: Phase
+    specs: Tuple[CheckSpec, ...]
     ids: FrozenSet[str]
     needs: FrozenSet[str]
 
     @classmethod
     def of(cls, facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> "Plan":
-        return cls(facts, phase, frozenset(spec.id for spec in specs),
+        return cls(facts, phase, tuple(specs), frozenset(spec.id for spec in specs),
                    frozenset(alt for spec in specs for need in spec.needs for alt in need.split("|")))
 
 
@@ -105,6 +106,10 @@ def _ldap(plan: Plan) -> List[Warmup]:
     if "ldap" not in plan.needs or not facts.site.ldap.url:
         return []
     ldap = facts.ldap
+    # About two searches in flight per check reading the directory once the RootDSE is in (a full post: 23),
+    # one for a check alone: each bind on a Windows DC is a logon event, none is dialled for nothing.
+    readers = sum(1 for spec in plan.specs if any("ldap" in need.split("|") for need in spec.needs))
+    ldap.expect(2 * readers - 1)
 
     def lookups() -> None:
         from ocscheck.checks.ad.prep import domain_prep_targets
@@ -130,12 +135,12 @@ def _ldap(plan: Plan) -> List[Warmup]:
             found.append(ldap.sip_users)
         if "cert.ca-published" in ids:
             found.append(ldap.published_cas)
-        fan_out(found)
+        background.start(facts.store, found)
 
     def other_dc(url: str) -> None:
         ldap.rootdse(url)
         if "ad.prep-replicated" in ids:  # what it reads of that DC (ad.replication's comes with replication_state)
-            fan_out([lambda: ldap.schema_version(url), lambda: ldap.rtc_objects(url)])
+            background.start(facts.store, [lambda: ldap.schema_version(url), lambda: ldap.rtc_objects(url)])
 
     others = [url for url in facts.site.ldap.replication_dcs if url.rstrip("/") != ldap.url]
     return [lookups] + [lambda url=url: other_dc(url) for url in others]

@@ -36,3 +36,15 @@ def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
             if any(getattr(d.func, "__module__", "").startswith(LAB_MODULES) for d in definitions):
                 item.add_marker(pytest.mark.lab)
                 break
+
+
+@pytest.fixture(autouse=True)
+def no_bug_in_the_background():
+    """A warm-up or a fact started ahead (ocscheck.facts.background) that raised something other than a
+    fact's failure is a bug nobody would see — the checks still read their facts, only later: fail on it."""
+    from ocscheck.facts import background
+
+    background.unexpected.clear()
+    yield
+    found, background.unexpected[:] = list(background.unexpected), []
+    assert not found, f"raised in the background: {found!r}"

@@ -12,7 +12,7 @@ from typing import Dict, List
 import ocscheck.facts.ldap as facts_ldap
 from ocscheck.api import RunSetup
 from ocscheck.facts.ldap import connection, key
-from ocscheck.facts.ldap.connection import POOL_SIZE, DcConnections
+from ocscheck.facts.ldap.connection import MAX_POOL, DcConnections
 from tests.helpers import judge, make_site
 from tests.lab.samba import BASE_DN, DOMAIN_PREP_TARGETS, NAMING_CONTEXTS, Lab
 
@@ -48,6 +48,7 @@ def test_domain_prep_reads_its_four_dacls_together(samba_good: Lab, monkeypatch)
 def test_repsfrom_of_every_naming_context_is_read_together(samba_good: Lab, monkeypatch):
     barrier_on(monkeypatch, "repsFrom", len(NAMING_CONTEXTS))
     with RunSetup(make_site(samba_good.site()), "post", environ=samba_good.env) as setup:
+        setup.facts.ldap.expect(len(NAMING_CONTEXTS) + 1)  # as a run's prefetch sizes the pool: NCs + DC list
         state = setup.facts.ldap.replication_state()
     assert state.dsa_count >= 1 and not state.unreadable
 
@@ -80,11 +81,37 @@ def test_a_run_binds_once_per_pooled_connection_walks_users_on_the_pool_and_clos
     monkeypatch.setattr(facts_ldap, "iter_sip_users", walking)
     outcomes = judge(make_site(samba_good.site()), AD_POST, "post", env=dict(samba_good.env))
     assert {str(outcomes[i].status) for i in PASSING} == {"pass"}, {i: outcomes[i].summary for i in PASSING}
-    assert 1 <= per_dc[samba_good.dc1.url] <= POOL_SIZE and max(per_dc.values()) <= POOL_SIZE
+    assert 1 <= per_dc[samba_good.dc1.url] <= MAX_POOL and max(per_dc.values()) <= MAX_POOL
     assert len({id(c) for c in bound}) == len(bound)  # one bind per connection, none per lookup
     assert searched and {id(c) for c in searched} <= {id(c) for c in bound}  # every search on a pooled connection
     assert len(walked) == 1 and any(walked[0] is c for c in bound)  # the user walk took a pooled connection
     assert all(c.closed for c in bound)  # every connection closed when the run ended
+
+
+def test_a_run_binds_the_connections_its_checks_need(samba_good: Lab, monkeypatch):
+    """A bind on a Windows DC is a logon event: ad.forest-level alone (one search) dials and binds one
+    connection; three checks dial five (about two per check, at most MAX_POOL: a full post's 23)."""
+    binds: List[object] = []
+    dials: List[object] = []
+    bind, connect = DcConnections._bind, DcConnections._connect
+
+    def counting_bind(self, conn, where):
+        bind(self, conn, where)
+        binds.append(conn)
+
+    def counting_connect(self, where):
+        dials.append(where)
+        return connect(self, where)
+
+    monkeypatch.setattr(DcConnections, "_bind", counting_bind)
+    monkeypatch.setattr(DcConnections, "_connect", counting_connect)
+    outcomes = judge(make_site(samba_good.site()), ("ad.forest-level",), "post", env=dict(samba_good.env))
+    assert str(outcomes["ad.forest-level"].status) == "pass"
+    assert len(dials) == len(binds) == 1
+    dials.clear()
+    judge(make_site(samba_good.site()), ("ad.forest-level", "ad.domain-level", "ad.schema-prep"), "post",
+          env=dict(samba_good.env))
+    assert len(dials) == 5  # the extras may be closed before they bind when the run ends first
 
 
 def test_a_refused_password_costs_one_bind_for_the_whole_run(samba_good: Lab, monkeypatch):

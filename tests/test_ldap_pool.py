@@ -1,6 +1,6 @@
 """The LDAP connection pool (facts.ldap.connection.DcConnections), with stand-in connections: no server.
 
-What the pool promises: at most POOL_SIZE connections per DC, each used by one operation at a time (ldap3
+What the pool promises: at most DEFAULT_POOL connections per DC, each used by one operation at a time (ldap3
 SYNC connections are not thread-safe); one bind attempt before the account is proven (a wrong password is
 refused once, never once per connection); a DC that cannot be reached costs one wait, and every other
 lookup fails at once with the remembered reason; closing does not wait for a busy connection. And
@@ -16,7 +16,7 @@ import pytest
 
 from ocscheck.config import LdapSettings
 from ocscheck.facts.ldap import connection as conn_module
-from ocscheck.facts.ldap.connection import POOL_SIZE, DcConnections
+from ocscheck.facts.ldap.connection import DEFAULT_POOL, DcConnections
 from ocscheck.facts.store import FactUnavailable, Reason
 
 URL = "ldaps://127.0.0.2"
@@ -91,8 +91,8 @@ def test_lookups_share_a_bounded_pool_one_operation_per_connection(monkeypatch):
     results, errors, seen = run_many(dcs, events)
     assert results == ["ok"] * 24 and not errors
     assert not events["overlap"]
-    assert 1 < len({id(c) for c in seen}) <= POOL_SIZE
-    assert events["connects"] <= POOL_SIZE and events["binds"] == events["connects"]
+    assert 1 < len({id(c) for c in seen}) <= DEFAULT_POOL
+    assert events["connects"] <= DEFAULT_POOL and events["binds"] == events["connects"]
 
 
 def test_a_refused_bind_is_tried_once_and_shared(monkeypatch):
@@ -132,9 +132,9 @@ def test_closing_does_not_wait_for_a_busy_connection_and_closes_it_when_released
     assert busy.wait(5)
     pool = dcs._pool(dcs.configured(URL))
     deadline = time.monotonic() + 5
-    while len(pool.idle) < POOL_SIZE - 1 and time.monotonic() < deadline:  # the extras, bound beside the busy one
+    while len(pool.idle) < DEFAULT_POOL - 1 and time.monotonic() < deadline:  # the extras, bound beside the busy one
         time.sleep(0.01)
-    idle = POOL_SIZE - 1
+    idle = DEFAULT_POOL - 1
     dcs.close()  # returns although an operation is under way
     assert len(closed) == idle
     release.set()

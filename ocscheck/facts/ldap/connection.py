@@ -5,7 +5,7 @@ Transport: ``ldaps://`` (certificate verified against tls.ca_bundle, or the syst
 is set) or ``ldap://`` upgraded with StartTLS before the bind; a bind is never sent in clear.
 Timeouts: the site's run.timeout bounds the TCP connect and every LDAP operation.
 
-A pool of bound connections per DC URL (up to POOL_SIZE), each used by one operation at a time (an ldap3
+A pool of bound connections per DC URL (``DcConnections.size``, at most MAX_POOL), each used by one operation at a time (an ldap3
 SYNC connection is not thread-safe), so independent searches run in parallel instead of queueing behind
 one connection. The first caller opens the first connection, and the others are dialled beside it at
 once (TCP and TLS in parallel with the first's), but they bind only once the first bind has worked: a
@@ -17,10 +17,13 @@ Why a pool of SYNC connections rather than ldap3's ASYNC strategy (several opera
 connection): bench/bench_ldap_pool.py (the RootDSE, then 24 base searches, at 100 ms one way) gave 1.10 s
 with 24 pooled connections and 1.05 s on one ASYNC connection — the same within noise — and its ASYNC
 runs failed now and then (a TLS open failing with "wrong version number" or "no certificate or CRL
-found", searches never answered); its StartTLS also runs in its receiver thread. POOL_SIZE is the number
+found", searches never answered); its StartTLS also runs in its receiver thread. MAX_POOL is the number
 of searches a full post has in flight at once after the RootDSE (23 in the tutorial's forest, the paged
 user walk included): they then take one round trip; with 16 connections they took two
-(bench/bench_latency.py --timeline). The price is one bind per connection: 24 a run for each DC read.
+(bench/bench_latency.py --timeline). The price is one bind per connection — on Windows, a logon event each —
+so a run asks for the connections its checks need (``expect``, from the prefetch): about two searches in
+flight per selected check that reads the directory, one for ad.forest-level alone, 23 for a full post.
+Without that (the API reading a fact directly) a pool holds DEFAULT_POOL.
 
 ldap3 is used with ``get_info=NONE``: Samba's schema trips ldap3's schema loader (reading
 forestFunctionality raises LDAPAttributeError with ALL), and raw values are decoded by the facts.
@@ -69,7 +72,8 @@ def target(url: str) -> Target:
     return Target(url.rstrip("/"), parsed.hostname or "", parsed.port or (636 if ldaps else 389), ldaps)
 
 
-POOL_SIZE = 24  # connections per DC: a post's searches in flight at once after the RootDSE (module notes)
+MAX_POOL = 24     # connections per DC at most: a full post's searches in flight at once after the RootDSE
+DEFAULT_POOL = 4  # when no run said how many it needs (module notes)
 
 
 class _Pool:
@@ -96,6 +100,12 @@ class DcConnections:
         self._password = password
         self._pools: Dict[str, _Pool] = {}
         self._lock = threading.Lock()
+        self.size = DEFAULT_POOL  # connections per DC, dialled together by the first lookup
+
+    def expect(self, searches: int) -> None:
+        """The run will have about ``searches`` searches in flight at once: size each DC's pool to it (before
+        the first lookup; at most MAX_POOL), so that they take one round trip and no bind is wasted."""
+        self.size = max(1, min(MAX_POOL, searches))
 
     def configured(self, url: str) -> Target:
         if not url:
@@ -163,11 +173,11 @@ class DcConnections:
                 if pool.idle:
                     return pool.idle.pop()
                 first = pool.count == 0 and not pool.settled.is_set()
-                if first or (pool.proven and pool.count < POOL_SIZE):
+                if first or (pool.proven and pool.count < self.size):
                     break
                 pool.cond.wait()  # the first bind under way, or every connection busy
             if first:  # the others open beside the first one, and bind once it has
-                extras = POOL_SIZE - 1
+                extras = self.size - 1
                 pool.count = 1 + extras
             else:
                 extras = 0
