@@ -8,7 +8,9 @@ DNAT inside the namespace sends the tools' traffic to the proxies, so neither th
 change. Then, with --delay one way on every endpoint: the full `ocscheck post` (median of --runs), each
 check alone (--each), and the raw probes of the same site over the same link — `ldapsearch` bind + one search
 over LDAPS, `curl` of one HTTPS path, `openssl s_client` handshake on 5061 — and the ratio of the full run
-to the slowest probe (goal <= 2). The statuses with and without the delay are compared (they must match).
+to the slowest probe (goal <= 2). Beside them, not part of the goal: one command sent with pywinrm, what
+WinRM's round trips cost a script (the site's WinRM host is part of the run, and of no raw tool). The
+statuses with and without the delay are compared (they must match).
 """
 from __future__ import annotations
 
@@ -95,6 +97,17 @@ def raw_probes(site: Path, env: Dict[str, str]) -> Dict[str, List[str]]:
     }
 
 
+def raw_winrm_probe(site: Path, py: str) -> List[str]:
+    """One command over WinRM with pywinrm as a script would send it (NTLM, shell, command, output, cleanup):
+    not one of the issue's raw tools, printed beside them to show what WinRM's round trips cost alone."""
+    host = tomllib.loads(site.read_text())["winrm"]["server"]
+    code = ("import os, sys, winrm\n"
+            f"s = winrm.Session('http://{host['host']}:{host['port']}/wsman', transport='ntlm',\n"
+            f"                  auth=({host['user']!r}, os.environ[{host['password_env']!r}]))\n"
+            "s.run_cmd('netsh', ['http', 'show', 'sslcert'])\n")
+    return [py, "-c", code]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=0.1)
@@ -133,6 +146,7 @@ def main() -> None:
                     if code != 0 and not name.startswith("openssl"):
                         print(f"warning: {name} exited {code}: {out.strip()[:200]}")
                     probes[name] = statistics.median([seconds] + [wall(argv, env_tools)[0] for _ in range(args.runs - 1)])
+                winrm_probe = median_wall(raw_winrm_probe(site, py), env_tools, args.runs)
                 if args.timeline:
                     print(wall([py, str(Path(__file__).with_name("fact_timeline.py")), str(site)], env, cwd)[2])
                 each = {}
@@ -153,6 +167,7 @@ def main() -> None:
     print(f"ocscheck post, delay, run.workers = 1      {one_worker:6.2f} s")
     for name, seconds in probes.items():
         print(f"{name:<42} {seconds:6.2f} s")
+    print(f"(not a goal's probe) pywinrm, one command    {winrm_probe:6.2f} s   the run: {full / winrm_probe:.2f}x it")
     changed = {k: (before.get(k), v) for k, v in slow_statuses.items() if before.get(k) != v}
     print(f"statuses with and without the delay: {'identical' if not changed else changed}"
           f" ({sum(1 for s in slow_statuses.values() if s == 'pass')} pass of {len(slow_statuses)})")
