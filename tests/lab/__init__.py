@@ -25,9 +25,11 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence, TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 DC1, DC2 = "127.0.0.2", "127.0.0.3"
 OCS = "127.0.0.20"
@@ -68,6 +70,20 @@ class Gate:
     @property
     def opened(self) -> bool:
         return self._open.is_set()
+
+
+def stopped_after(make: Callable[..., "T"]) -> Iterator[Callable[..., "T"]]:
+    """A fixture's body for a factory of lab servers: yields ``make`` (each server it makes is kept), then
+    stops them all after the test: ``yield from stopped_after(GatedCrls)``."""
+    made: List = []
+
+    def start(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(make(*args, **kwargs))
+        return made[-1]
+
+    yield start
+    for server in made:
+        server.stop()
 
 
 def unavailable(message: str) -> None:

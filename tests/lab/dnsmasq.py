@@ -12,7 +12,7 @@ import dns.message
 import dns.query
 import pytest
 
-from tests.lab import DEAD, DNS_EXTERNAL, DNS_INTERNAL, Gate, Server, require_tool
+from tests.lab import DEAD, DNS_EXTERNAL, DNS_INTERNAL, Gate, Server, require_tool, stopped_after
 
 _ports = itertools.count(5301)
 
@@ -203,12 +203,4 @@ class GatedResolver:
 @pytest.fixture
 def gated_resolver() -> Iterator[Callable[[str, int], GatedResolver]]:
     """Factory: ``gated_resolver("host:port", together)`` relays to that resolver; stopped after the test."""
-    relays: List[GatedResolver] = []
-
-    def start(upstream: str, together: int) -> GatedResolver:
-        relays.append(GatedResolver(upstream, together))
-        return relays[-1]
-
-    yield start
-    for relay in relays:
-        relay.stop()
+    yield from stopped_after(GatedResolver)

@@ -20,7 +20,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from tests.lab import OCS, OCS_ALT, Gate, Server, unavailable
+from tests.lab import OCS, OCS_ALT, Gate, Server, stopped_after, unavailable
 from tests.lab.kamailio import start_kamailio
 from tests.lab.nginx import WEB_COMPONENTS, HttpsSite, start_nginx
 from tests.lab.pki import Issued, Pki, PrivateKey, write_server_files
@@ -275,12 +275,4 @@ class GatedCrls:
 @pytest.fixture
 def gated_crls() -> Iterator[Callable[[Path, int], GatedCrls]]:
     """Factory: ``gated_crls(lab.workdir / "crl", together)``; stopped after the test."""
-    servers: List[GatedCrls] = []
-
-    def start(directory: Path, together: int) -> GatedCrls:
-        servers.append(GatedCrls(directory, together))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
+    yield from stopped_after(GatedCrls)
