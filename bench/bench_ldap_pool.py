@@ -73,7 +73,7 @@ def sync_pool(ca: str, size: int, lookups: int) -> float:
     the others bind once the first has; each lookup takes a free one."""
     dcs = DcConnections(LdapSettings(url=URL, user=f"{samba.READER}@{samba.DOMAIN}"), Path(ca), 10.0,
                         lambda: samba.READER_PASSWORD)
-    dcs.expect(size)
+    dcs.expect(size, URL)
     began = time.monotonic()
     dcs.search(URL, "", "(objectClass=*)", ldap3.BASE, ("namingContexts",))
     threads([lambda base=base: dcs.search(URL, base, "(objectClass=*)", ldap3.BASE, ("objectClass",))

@@ -110,6 +110,12 @@ def _ldap(plan: Plan) -> List[Warmup]:
     # one for a check alone: each bind on a Windows DC is a logon event, none is dialled for nothing.
     readers = sum(1 for spec in plan.specs if any("ldap" in need.split("|") for need in spec.needs))
     ldap.expect(2 * readers - 1)
+    # Another DC (replication_dcs) is read for ad.prep-replicated (its schema version and both RTC partitions)
+    # and ad.replication (repsFrom of its naming contexts: five in a forest with its DNS partitions).
+    other_searches = 3 * ("ad.prep-replicated" in ids) + 5 * ("ad.replication" in ids)
+    others = [url for url in facts.site.ldap.replication_dcs if url.rstrip("/") != ldap.url and other_searches]
+    for url in others:
+        ldap.expect(other_searches, url)
 
     def lookups() -> None:
         from ocscheck.checks.ad.prep import domain_prep_targets
@@ -142,7 +148,6 @@ def _ldap(plan: Plan) -> List[Warmup]:
         if "ad.prep-replicated" in ids:  # what it reads of that DC (ad.replication's comes with replication_state)
             background.start(facts.store, [lambda: ldap.schema_version(url), lambda: ldap.rtc_objects(url)])
 
-    others = [url for url in facts.site.ldap.replication_dcs if url.rstrip("/") != ldap.url]
     return [lookups] + [lambda url=url: other_dc(url) for url in others]
 
 

@@ -99,3 +99,25 @@ def test_dc_that_cannot_be_read_is_an_error_naming_it(samba_good: Lab, samba_dc2
     # The listed address cannot say which DC it is: DC2 is then tried by its name, and named in the error.
     assert outcome.summary.startswith(f"cannot read 1 DC(s): {DC2_NAME} (ldaps://{DC2_NAME}): unreachable"), \
         outcome.summary
+
+
+def test_another_dc_is_dialled_only_as_much_as_the_selected_checks_read_it(samba_good: Lab, samba_dc2: SambaDC,
+                                                                           monkeypatch):
+    """Each bind is a logon event on that DC: ad.forest-level never touches a replication_dcs DC; ad.prep-replicated
+    opens three connections there (its RootDSE, schema version and both RTC partitions), not the site DC's many."""
+    from ocscheck.facts.ldap.connection import DcConnections
+
+    dials = []
+    connect = DcConnections._connect
+
+    def counting(self, where):
+        dials.append(where.url)
+        return connect(self, where)
+
+    monkeypatch.setattr(DcConnections, "_connect", counting)
+    site = make_site(samba_good.site(replication_dcs=[samba_dc2.url]))
+    judge(site, ("ad.forest-level",), "preflight", env=dict(samba_good.env))
+    assert samba_dc2.url not in dials
+    dials.clear()
+    assert verdict(samba_good, replication_dcs=[samba_dc2.url]).status is Status.PASS
+    assert dials.count(samba_dc2.url) == 3

@@ -56,9 +56,10 @@ class LdapFacts:
     def url(self) -> str:
         return self._settings.url.rstrip("/")
 
-    def expect(self, searches: int) -> None:
-        """Size the DCs' pools for about ``searches`` searches at once (see ``connection``), before any lookup."""
-        self._dcs.expect(searches)
+    def expect(self, searches: int, url: Optional[str] = None) -> None:
+        """Size the pool of the DC at ``url`` (the site's by default) for about ``searches`` searches at once
+        (see ``connection``), before its first lookup."""
+        self._dcs.expect(searches, url or self.url)
 
     def _get(self, what: str, fetch: Callable[[Find], Any], url: Optional[str] = None) -> Any:
         """The recorded value of ``what`` at ``url`` (the site's DC by default), fetched by searches on its pool."""

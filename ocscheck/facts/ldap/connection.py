@@ -21,9 +21,10 @@ found", searches never answered); its StartTLS also runs in its receiver thread.
 of searches a full post has in flight at once after the RootDSE (23 in the tutorial's forest, the paged
 user walk included): they then take one round trip; with 16 connections they took two
 (bench/bench_latency.py --timeline). The price is one bind per connection — on Windows, a logon event each —
-so a run asks for the connections its checks need (``expect``, from the prefetch): about two searches in
-flight per selected check that reads the directory, one for ad.forest-level alone, 23 for a full post.
-Without that (the API reading a fact directly) a pool holds DEFAULT_POOL.
+so a run asks, per DC, for the connections its checks need (``expect``, from the prefetch): on the site's DC
+about two searches in flight per selected check that reads the directory, one for ad.forest-level alone, 23
+for a full post; on another DC what is read there. A DC nobody sized (the API reading a fact directly) gets
+DEFAULT_POOL.
 
 ldap3 is used with ``get_info=NONE``: Samba's schema trips ldap3's schema loader (reading
 forestFunctionality raises LDAPAttributeError with ALL), and raw values are decoded by the facts.
@@ -100,12 +101,18 @@ class DcConnections:
         self._password = password
         self._pools: Dict[str, _Pool] = {}
         self._lock = threading.Lock()
-        self.size = DEFAULT_POOL  # connections per DC, dialled together by the first lookup
+        self._sizes: Dict[str, int] = {}  # connections per DC URL, dialled together by its first lookup
 
-    def expect(self, searches: int) -> None:
-        """The run will have about ``searches`` searches in flight at once: size each DC's pool to it (before
-        the first lookup; at most MAX_POOL), so that they take one round trip and no bind is wasted."""
-        self.size = max(1, min(MAX_POOL, searches))
+    def expect(self, searches: int, url: str) -> None:
+        """The run will have about ``searches`` searches in flight at once on the DC at ``url``: size its pool
+        to it (before its first lookup; at most MAX_POOL), so that they take one round trip and no bind is
+        wasted. A DC nobody sized gets DEFAULT_POOL."""
+        with self._lock:
+            self._sizes[url.rstrip("/")] = max(1, min(MAX_POOL, searches))
+
+    def _size(self, where: Target) -> int:
+        with self._lock:
+            return self._sizes.get(where.url, DEFAULT_POOL)
 
     def configured(self, url: str) -> Target:
         if not url:
@@ -166,6 +173,7 @@ class DcConnections:
 
     def _checkout(self, where: Target, pool: _Pool) -> "ldap3.Connection":
         """A bound connection of ``where``'s pool for the caller alone: idle, or opened now."""
+        size = self._size(where)
         with pool.cond:
             while True:
                 if pool.failure is not None:
@@ -173,11 +181,11 @@ class DcConnections:
                 if pool.idle:
                     return pool.idle.pop()
                 first = pool.count == 0 and not pool.settled.is_set()
-                if first or (pool.proven and pool.count < self.size):
+                if first or (pool.proven and pool.count < size):
                     break
                 pool.cond.wait()  # the first bind under way, or every connection busy
             if first:  # the others open beside the first one, and bind once it has
-                extras = self.size - 1
+                extras = size - 1
                 pool.count = 1 + extras
             else:
                 extras = 0
