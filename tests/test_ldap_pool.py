@@ -4,7 +4,7 @@ What the pool promises: at most DEFAULT_POOL connections per DC, each used by on
 SYNC connections are not thread-safe); one bind attempt before the account is proven (a wrong password is
 refused once, never once per connection); a DC that cannot be reached costs one wait, and every other
 lookup fails at once with the remembered reason; closing does not wait for a busy connection. And
-``parallel``, which puts a list of lookups in flight together.
+``background.parallel``, which puts a list of lookups in flight together.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import List
 import pytest
 
 from ocscheck.config import LdapSettings
+from ocscheck.facts import background
 from ocscheck.facts.ldap import connection as conn_module
 from ocscheck.facts.ldap.connection import DEFAULT_POOL, DcConnections
 from ocscheck.facts.store import FactUnavailable, Reason
@@ -150,7 +151,7 @@ def test_parallel_calls_are_in_flight_together_and_answer_in_order():
     def call(index):
         return lambda: (barrier.wait(), index)[1]
 
-    assert conn_module.parallel([call(i) for i in range(5)]) == [0, 1, 2, 3, 4]
+    assert background.parallel([call(i) for i in range(5)]) == [0, 1, 2, 3, 4]
 
 
 def test_parallel_raises_the_first_failure_in_order_once_every_call_ended():
@@ -169,7 +170,7 @@ def test_parallel_raises_the_first_failure_in_order_once_every_call_ended():
         return "ok"
 
     with pytest.raises(FactUnavailable, match="call 0"):  # what a loop over the calls would have raised
-        conn_module.parallel([fail(0, 0.1), fail(1, 0.0), ok])
+        background.parallel([fail(0, 0.1), fail(1, 0.0), ok])
     assert sorted(ended) == [0, 1, 2]
 
 
@@ -183,5 +184,5 @@ def test_parallel_gives_the_waiting_callers_slot_back():
         def __exit__(self, *exc):
             entered.append("exit")
 
-    assert conn_module.parallel([lambda: 1, lambda: 2], Waiting) == [1, 2]
+    assert background.parallel([lambda: 1, lambda: 2], Waiting) == [1, 2]
     assert entered == ["enter", "exit"]

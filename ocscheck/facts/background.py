@@ -10,8 +10,9 @@ Never in a replay: a recording answers at once, and is never asked for keys the 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future
-from typing import Callable, Iterable, List, TypeVar
+from concurrent.futures import Future, wait
+from contextlib import nullcontext
+from typing import Callable, ContextManager, Iterable, List, Sequence, TypeVar
 
 from ocscheck.facts.store import FactStore, FactUnavailable
 
@@ -50,3 +51,17 @@ def in_thread(call: Callable[[], T]) -> "Future[T]":
 
     threading.Thread(target=run, daemon=True, name="fact part").start()
     return future
+
+
+def parallel(calls: Sequence[Callable[[], T]],
+             waiting: Callable[[], ContextManager[object]] = nullcontext) -> List[T]:
+    """Every call at once, each in a thread of its own (an LDAP read takes a pooled connection of its own): their
+    results in the calls' order, and the first failure in that order raised, as a loop over them would raise it
+    (once every call has ended). ``waiting`` (FactStore.waiting) is entered while the caller waits: a check
+    gives its worker slot back meanwhile."""
+    if len(calls) < 2:
+        return [call() for call in calls]
+    futures = [in_thread(call) for call in calls]
+    with waiting():
+        wait(futures)
+    return [future.result() for future in futures]

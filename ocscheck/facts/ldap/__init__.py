@@ -11,7 +11,8 @@ import uuid
 from functools import partial
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
-from ocscheck.facts.ldap.connection import DcConnections, Find, attr_bool, attr_int, attr_text, parallel, target
+from ocscheck.facts.background import parallel
+from ocscheck.facts.ldap.connection import DcConnections, Find, attr_bool, attr_int, attr_text, target
 from ocscheck.facts.ldap.users import iter_sip_users, summarise
 from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason

@@ -5,9 +5,9 @@ Transport: ``ldaps://`` (certificate verified against tls.ca_bundle, or the syst
 is set) or ``ldap://`` upgraded with StartTLS before the bind; a bind is never sent in clear.
 Timeouts: the site's run.timeout bounds the TCP connect and every LDAP operation.
 
-A pool of bound connections per DC URL (``DcConnections.size``, at most MAX_POOL), each used by one operation at a time (an ldap3
-SYNC connection is not thread-safe), so independent searches run in parallel instead of queueing behind
-one connection. The first caller opens the first connection, and the others are dialled beside it at
+A pool of bound connections per DC URL (sized by ``DcConnections.expect``, at most MAX_POOL), each used by
+one operation at a time (an ldap3 SYNC connection is not thread-safe), so independent searches run in
+parallel instead of queueing behind one connection. The first caller opens the first connection, and the others are dialled beside it at
 once (TCP and TLS in parallel with the first's), but they bind only once the first bind has worked: a
 wrong password costs one refused bind per run, never one per connection (lockout thresholds). The first
 connection's failure is remembered, so a DC that is down costs one timeout per run, not one per fact, and
@@ -35,10 +35,9 @@ import math
 import socket
 import ssl
 import threading
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ContextManager, Dict, List, Optional, Sequence, Tuple, TypeVar, cast
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 from urllib.parse import urlparse
 
 from ocscheck.config import LdapSettings
@@ -292,36 +291,6 @@ def search(conn: "ldap3.Connection", base: str, flt: str, scope, attributes, con
                                                f"{conn.result.get('message', '')}".strip())
     return [(entry["dn"], entry["raw_attributes"]) for entry in conn.response or []
             if entry.get("type") == "searchResEntry"]
-
-
-def parallel(calls: Sequence[Callable[[], T]],
-             waiting: Callable[[], ContextManager[object]] = nullcontext) -> List[T]:
-    """Every call at once, each in a thread of its own (an LDAP read takes a pooled connection of its own): their
-    results in the calls' order, and the first failure in that order raised, as a loop over them would raise it
-    (once every call has ended). ``waiting`` (FactStore.waiting) is entered while the caller waits: a check
-    gives its worker slot back meanwhile."""
-    if len(calls) < 2:
-        return [call() for call in calls]
-    results: List[Optional[T]] = [None] * len(calls)
-    errors: List[Optional[BaseException]] = [None] * len(calls)
-
-    def one(index: int) -> None:
-        try:
-            results[index] = calls[index]()
-        except BaseException as exc:  # re-raised in the caller's thread below
-            errors[index] = exc
-
-    threads = [threading.Thread(target=one, args=(index,), daemon=True, name="ldap lookup")
-               for index in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    with waiting():
-        for thread in threads:
-            thread.join()
-    for error in errors:
-        if error is not None:
-            raise error
-    return cast(List[T], results)
 
 
 def close_quietly(connection: "ldap3.Connection") -> None:

@@ -10,7 +10,7 @@ from ocscheck.facts.ldap.connection import Find
 from ocscheck.values.pki import CONTAINERS, PublishedCa, PublishedCas, pki_dn
 
 ldap3 = lazy("ldap3")  # a replay imports this module, never the client
-Parallel = Callable[[Sequence[Callable[[], Any]]], List[Any]]   # connection.parallel, as LdapFacts runs it
+Parallel = Callable[[Sequence[Callable[[], Any]]], List[Any]]   # background.parallel, as LdapFacts runs it
 
 
 def fetch_published_cas(find: Find, parallel: Parallel, configuration_nc: str) -> Dict[str, Any]:
