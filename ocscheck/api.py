@@ -100,7 +100,7 @@ class RunSetup:
 def secret_sources(checks: Sequence[CheckSpec]) -> Set[str]:
     """The secret-holding sources ``checks`` read: their needs, where a CRL over ``ldap:///`` (need
     "http") reads the site's DC with the LDAP account."""
-    needs = {alt for spec in checks for need in spec.needs for alt in need.split("|")}
+    needs = set().union(*(spec.sources for spec in checks))
     return needs | ({"ldap"} if "http" in needs else set())
 
 

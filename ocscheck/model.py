@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Tuple
+from typing import Callable, FrozenSet, Optional, Tuple
 
 
 class Status(str, enum.Enum):
@@ -93,6 +93,11 @@ class CheckSpec:
     @property
     def area(self) -> str:
         return self.id.split(".", 1)[0]
+
+    @property
+    def sources(self) -> FrozenSet[str]:
+        """Every source the check may read: its needs, each alternative of an "a|b" need included."""
+        return frozenset(alt for need in self.needs for alt in need.split("|"))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ any fact, and the check that reads it reports it; a prefetch never raises.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, FrozenSet, Iterable, List, Sequence, Tuple
 
 from ocscheck.context import CheckContext
@@ -26,17 +27,18 @@ Warmup = Callable[[], object]
 
 @dataclass(frozen=True)
 class Plan:
-    """What a run will read: its facts, phase, the selected checks, their ids and needs."""
+    """What a run will read: its facts, phase and selected checks."""
     facts: Facts
     phase: Phase
     specs: Tuple[CheckSpec, ...]
-    ids: FrozenSet[str]
-    needs: FrozenSet[str]
 
-    @classmethod
-    def of(cls, facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> "Plan":
-        return cls(facts, phase, tuple(specs), frozenset(spec.id for spec in specs),
-                   frozenset(alt for spec in specs for need in spec.needs for alt in need.split("|")))
+    @cached_property
+    def ids(self) -> FrozenSet[str]:
+        return frozenset(spec.id for spec in self.specs)
+
+    @cached_property
+    def needs(self) -> FrozenSet[str]:
+        return frozenset().union(*(spec.sources for spec in self.specs))
 
 
 def _tls(plan: Plan) -> List[Warmup]:
@@ -108,7 +110,7 @@ def _ldap(plan: Plan) -> List[Warmup]:
     ldap = facts.ldap
     # About two searches in flight per check reading the directory once the RootDSE is in (a full post: 23),
     # one for a check alone: each bind on a Windows DC is a logon event, none is dialled for nothing.
-    readers = sum(1 for spec in plan.specs if any("ldap" in need.split("|") for need in spec.needs))
+    readers = sum(1 for spec in plan.specs if "ldap" in spec.sources)
     ldap.expect(2 * readers - 1)
     # Another DC (replication_dcs) is read for ad.prep-replicated (its schema version and both RTC partitions)
     # and ad.replication (repsFrom of its naming contexts: five in a forest with its DNS partitions).
@@ -196,7 +198,7 @@ def start(facts: Facts, phase: Phase, specs: Sequence[CheckSpec]) -> None:
     source's warm-ups as soon as its own clients are in: while they wait on the network, the next
     source's clients load. A replay never gets here.
     """
-    plan = Plan.of(facts, phase, specs)
+    plan = Plan(facts, phase, tuple(specs))
     for source in SOURCES:
         calls = source.warmups(plan)
         if calls:
