@@ -6,7 +6,9 @@ Exit codes: 0 nothing failed; 1 at least one check failed (or warned, with --fai
 """
 from __future__ import annotations
 
+import atexit
 import difflib
+import gc
 import json
 from pathlib import Path
 from typing import Dict, Optional, Tuple
@@ -18,6 +20,12 @@ from ocscheck.cli.common import EXAMPLE_DIR, EXIT_HELP, UsageProblem, load_site_
 from ocscheck.cli.run import post, preflight
 
 __all__ = ["main", "EXAMPLE_DIR"]
+
+# At exit, the interpreter's last garbage collections walk every object a run made (60,000 after a full post:
+# ldap3, requests, dnspython, cryptography): ~50 ms of a command's time for nothing, since the process ends.
+# Frozen objects are left out of those collections; the atexit handlers registered later (a library's own,
+# weakref.finalize) still run first.
+atexit.register(gc.freeze)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_HELP)
