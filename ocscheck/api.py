@@ -121,11 +121,17 @@ def run(site: Site, phase: Union[Phase, str], *, only: Sequence[str] = (), skip:
     (``load_recording``), judged with no network at all; ``baseline``: check id -> status of an earlier
     run (``load_baseline`` of its JSON report), and ``report.changes`` says what changed. Interrupted
     (Ctrl-C, or ``Interrupted`` raised by a signal handler), the run returns its report with
-    ``report.interrupted`` set and the checks not finished as errors.
+    ``report.interrupted`` set and the checks not finished as errors. A live run of a whole phase (neither
+    ``only`` nor ``checks``) opens the TCP connections of the site's WinRM hosts before it selects its checks.
     """
-    specs = list(checks) if checks is not None else select_checks(site, phase, only, skip)
     with RunSetup(site, phase, inputs=inputs, timeout=timeout, environ=environ, prompt=prompt,
                   replay=replay) as setup:
+        if replay is None and checks is None and not only:
+            # A whole phase: the WinRM hosts' TCP handshakes go out now, while its checks are imported.
+            from ocscheck import prefetch
+
+            prefetch.preconnect(setup.facts)
+        specs = list(checks) if checks is not None else select_checks(site, phase, only, skip)
         if prompt is not None and replay is None:
             setup.ask_secrets(specs)
         started, clock = datetime.now().replace(microsecond=0), time.monotonic()

@@ -3,14 +3,16 @@ shells, commands), with the real pywinrm client. The verdicts of each scenario a
 here, how they travel. Behaviour only: counts and order, never durations."""
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Dict, List
 
 import pytest
 
-from ocscheck.api import RunSetup
+from ocscheck.api import RunSetup, run
+from ocscheck.collector.batch import MAX_SHELLS
 from tests.helpers import judge, make_site
-from tests.winrm_endpoint import env, scenarios
+from tests.winrm_endpoint import env, release_runs, scenarios
 
 POST = ["host.*", "ad.replication"]  # every host probe of a post but the IIS binding's (sslcert, sites): below
 
@@ -46,6 +48,32 @@ def test_a_full_post_is_one_chain_per_shell_and_every_shell_is_deleted(endpoint)
     assert len(set(peers.values())) == 3
     assert len(requests) == 6 + 3 * 4  # the whole conversation of a post with both hosts
     assert all(r["user"].lower().endswith("administrator") for r in requests if r["action"] != "auth")
+
+
+def test_a_whole_phase_dials_winrm_first_and_closes_the_connections_its_plan_did_not_use(endpoint):
+    endpoint.set_scenario(scenarios.tutorial_host())
+    report = run(both_roles(endpoint), "post", environ=env())  # the whole phase: dialled before selecting
+    assert {str(o.status) for o in report.outcomes if o.id.startswith("host.")} == {"pass"}
+    # MAX_SHELLS connections per role (both roles are this endpoint); the plan used three: each carried its
+    # NTLM legs and its shell's Create, Command, Receive and Delete. The others carried nothing, and were
+    # closed with the run.
+    used = {r["peer"] for r in endpoint.requests()}
+    assert len(used) == 3
+    deadline = time.monotonic() + 5
+    while len([c for c in endpoint.connections() if c["peer"] not in used]) < 2 * MAX_SHELLS - 3 \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    unused = [c for c in endpoint.connections() if c["peer"] not in used]
+    assert [c["requests"] for c in unused] == [0] * (2 * MAX_SHELLS - 3)
+
+
+def test_a_selection_dials_only_the_connections_its_plan_uses(endpoint):
+    judge(both_roles(endpoint), ["host.kb974571"], "post", env=env())
+    release_runs()  # the run's sessions end: every connection it opened has been logged
+    deadline = time.monotonic() + 5
+    while not endpoint.connections() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [c["requests"] for c in endpoint.connections()] == [6]  # NTLM's two, Create, Command, Receive, Delete
 
 
 def test_probes_planned_but_not_read_are_not_recorded(endpoint):

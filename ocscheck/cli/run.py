@@ -96,7 +96,7 @@ def _run(ctx: click.Context, phase: str, config: Path, example: Optional[str], o
          dcdiag: Optional[Path], repadmin: Optional[Path], host_snapshot: Dict[str, Path], quiet: bool,
          verbose: bool, color: str) -> int:
     from ocscheck.api import (BaselineError, RecordingError, SelectionError, load_baseline, load_recording, run,
-                              save_recording, select_checks)
+                              save_recording)
     from ocscheck.facts import Inputs
     from ocscheck.model import Interrupted
     from ocscheck.reports import write_reports
@@ -117,31 +117,33 @@ def _run(ctx: click.Context, phase: str, config: Path, example: Optional[str], o
         if path is not None and not path.is_file():
             raise UsageProblem(f"{path}: no such file")
     try:
-        selected = select_checks(site, phase, only, skip)
         recorded = load_recording(replay) if replay is not None else None
         previous = load_baseline(baseline) if baseline is not None else None
-    except (SelectionError, RecordingError, BaselineError) as exc:
+    except (RecordingError, BaselineError) as exc:
         raise UsageProblem(str(exc)) from None
-    warn_plugins()
 
     interactive = recorded is None and sys.stdin.isatty()
     progress = _progress_printer() if sys.stderr.isatty() and not quiet else None
     inputs = Inputs(certificate=certificate, dcdiag=dcdiag, repadmin=repadmin, host_snapshots=host_snapshot)
     try:
         with _stop_on_signals():
-            report = run(site, phase, checks=selected, timeout=timeout, replay=recorded, inputs=inputs,
+            report = run(site, phase, only=only, skip=skip, timeout=timeout, replay=recorded, inputs=inputs,
                          prompt=_prompt if interactive else None, progress=progress, fail_on=fail_on,
                          site_label=_shown(config, example), replayed_from=_shown(replay, example) if replay else "",
                          baseline=previous,
                          baseline_label=str(baseline) if baseline else "")
             if progress:
                 click.echo("\r\x1b[K", err=True, nl=False)
+            warn_plugins()  # after the run, which loads the checks only once its WinRM dials are out
             problems = write_reports(report, targets, verbose, stdout=sys.stdout)
             if record is not None and recorded is None:
                 try:
                     save_recording(report.recording, record, phase)
                 except OSError as exc:
                     problems.append(f"cannot write the recording to {record}: {exc.strerror or exc}")
+    except SelectionError as exc:  # raised before any check ran: nothing to report
+        warn_plugins()  # a plugin that did not load may be why
+        raise UsageProblem(str(exc)) from None
     except Interrupted as stop:  # a second signal while the reports were being written
         click.echo(f"ocscheck: interrupted ({stop.signal_name}) while writing the reports", err=True)
         return stop.exit_code

@@ -292,6 +292,10 @@ class Site:
     host: HostSettings
     run: RunSettings
 
+    def winrm_hosts(self) -> Dict[str, WinrmHost]:
+        """The WinRM hosts the site names, by role ("server", "dc")."""
+        return {role: host for role, host in (("server", self.winrm_server), ("dc", self.winrm_dc)) if host}
+
     def secret_envs(self, sources: Optional[Collection[str]] = None) -> Dict[str, str]:
         """Environment variables this site reads secrets from, with what each is for; only those of
         ``sources`` ("ldap", "winrm.server", "winrm.dc", "tls") when given."""
@@ -301,8 +305,8 @@ class Site:
         wanted = {}
         if self.ldap.url and self.ldap.user and wanted_for("ldap"):
             wanted[self.ldap.password_env] = f"LDAP password for {self.ldap.user}"
-        for role, host in (("server", self.winrm_server), ("dc", self.winrm_dc)):
-            if host and host.user and host.transport in ("ntlm", "basic") and wanted_for(f"winrm.{role}"):
+        for role, host in self.winrm_hosts().items():
+            if host.user and host.transport in ("ntlm", "basic") and wanted_for(f"winrm.{role}"):
                 wanted[host.password_env] = f"WinRM password for {host.user} on {host.host}"
         if self.tls.certificate and self.tls.certificate_password_env and wanted_for("tls"):
             wanted[self.tls.certificate_password_env] = f"password of {self.tls.certificate}"

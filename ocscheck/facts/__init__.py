@@ -15,6 +15,7 @@ from ocscheck.facts.store import FactStore, FactUnavailable, Reason
 from ocscheck.secrets import SecretMissing, Secrets
 
 if TYPE_CHECKING:  # the fetchers load their network clients: imported when a source is first used
+    from ocscheck.facts.dial import Dials
     from ocscheck.facts.dns import DnsFacts
     from ocscheck.facts.http import HttpFacts
     from ocscheck.facts.ldap import LdapFacts
@@ -43,7 +44,7 @@ class Facts:
         self.secrets = secrets
         self.inputs = inputs
         self._sources: Dict[str, object] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a source may read another while it is built (tls: the dials)
 
     def _source(self, name: str, factory: Callable[["Facts"], T]) -> T:
         with self._lock:
@@ -52,13 +53,21 @@ class Facts:
             return cast(T, self._sources[name])
 
     def close(self) -> None:
-        """End the run's sessions (LDAP connections, WinRM shells) once every check is done."""
+        """End the run's sessions (LDAP connections, WinRM shells) once every check is done, and close the
+        connections preconnected for nothing."""
         with self._lock:
             sources = list(self._sources.values())
         for source in sources:
             close = getattr(source, "close", None)
             if close is not None:
                 close()
+
+    @property
+    def dials(self) -> "Dials":
+        """The run's TCP connects, shared by every source: a dead address:port costs one timeout per run."""
+        from ocscheck.facts.dial import Dials
+
+        return self._source("dials", lambda facts: Dials())
 
     @property
     def timeout(self) -> float:

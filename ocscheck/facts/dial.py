@@ -10,10 +10,12 @@ their own started later); once one connect has worked, dials no longer wait for 
 """
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
-from typing import Dict, Optional, Tuple
+from concurrent.futures import Future
+from typing import Dict, List, Optional, Tuple
 
 from ocscheck.facts.store import FactUnavailable, Reason
 
@@ -26,6 +28,8 @@ class Dials:
         self._failed: Dict[Endpoint, FactUnavailable] = {}
         self._first: Dict[Endpoint, threading.Event] = {}   # set once the first dial has an outcome
         self._alive: set = set()
+        self._parked: Dict[Endpoint, List["Future[socket.socket]"]] = {}  # preconnects not yet taken
+        self._closed = False
 
     def check(self, address: str, port: int) -> None:
         """Raise the remembered failure of ``address``:``port``, if any."""
@@ -67,6 +71,82 @@ class Dials:
             self._alive.add(endpoint)
             self._failed.pop(endpoint, None)
         return sock
+
+
+    def preconnect(self, address: str, port: int, count: int, deadline: float) -> None:
+        """Have ``count`` connections to ``address``:``port`` parked or under way, for the next ``take`` calls:
+        the missing ones are started at once, in the background (together the endpoint's first dial)."""
+        endpoint = (address, port)
+        with self._lock:
+            if self._closed or endpoint in self._failed:
+                return
+            parked = self._parked.setdefault(endpoint, [])
+            new: List["Future[socket.socket]"] = [Future() for _ in range(count - len(parked))]
+            parked.extend(new)
+            first = None if endpoint in self._alive or endpoint in self._first else threading.Event()
+            if first is not None:
+                self._first[endpoint] = first
+        outcomes = {"pending": len(new)}
+
+        def dial(future: "Future[socket.socket]") -> None:
+            try:
+                sock = _tcp_connect(address, port, deadline)
+            except FactUnavailable as exc:
+                self.remember(address, port, exc)
+                future.set_exception(exc)
+            else:
+                with self._lock:
+                    self._alive.add(endpoint)
+                    self._failed.pop(endpoint, None)
+                future.set_result(sock)
+            finally:
+                with self._lock:
+                    outcomes["pending"] -= 1
+                    last = outcomes["pending"] == 0
+                if first is not None and (last or future.exception() is None):
+                    first.set()  # one connect worked, or every one has failed: the dials waiting go on
+
+        for future in new:
+            threading.Thread(target=dial, args=(future,), daemon=True, name=f"preconnect {address}:{port}").start()
+
+    def take(self, address: str, port: int, deadline: float) -> socket.socket:
+        """A TCP connection to ``address``:``port``: a preconnected one (waited for, up to ``deadline``) when
+        one is parked and still open, else a new ``connect``."""
+        with self._lock:
+            parked = self._parked.get((address, port))
+            future = parked.pop(0) if parked else None
+        if future is not None:
+            try:
+                sock = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                future.add_done_callback(_close_unused)
+                raise FactUnavailable(Reason.TIMEOUT, f"no TCP answer from {address}:{port} in time "
+                                                      f"(filtered or host down)") from None
+            if _still_open(sock):
+                return sock
+            sock.close()  # the host closed it while it was parked: dial again
+        return self.connect(address, port, deadline)
+
+    def close(self) -> None:
+        """Close the preconnected connections nobody took (those still connecting, once connected)."""
+        with self._lock:
+            self._closed = True
+            futures = [future for parked in self._parked.values() for future in parked]
+            self._parked.clear()
+        for future in futures:
+            future.add_done_callback(_close_unused)
+
+
+def _close_unused(future: "Future[socket.socket]") -> None:
+    if future.exception() is None:
+        future.result().close()
+
+
+def _still_open(sock: socket.socket) -> bool:
+    """Nothing to read on a connection that has sent nothing yet: readable means closed (or a host talking
+    first, which no protocol parked here does)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return not readable
 
 
 def _tcp_connect(address: str, port: int, deadline: float) -> socket.socket:

@@ -183,7 +183,7 @@ class TlsFacts:
         self._facts = facts
         self._store = facts.store
         self._settings = facts.site.tls
-        self.dials = Dials()  # the run's TCP connects: a dead address:port costs one timeout, whatever dials it
+        self.dials = facts.dials  # the run's TCP connects: a dead address:port costs one timeout, whatever dials it
         self._lock = threading.Lock()
         self._keep_ports: Set[int] = set()   # where SIP OPTIONS goes over a handshake's connection
         self._kept: Dict[Tuple[str, int, Optional[str]], TlsSession] = {}  # by address, port and SNI, until taken

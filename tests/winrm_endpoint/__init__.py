@@ -66,8 +66,14 @@ class WinrmEndpoint:
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
+    def connections(self) -> List[dict]:
+        """The connections that have ended: client port and requests carried, in the order they ended."""
+        path = self.dir / "connections.log"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
     def clear_requests(self) -> None:
         (self.dir / "requests.log").unlink(missing_ok=True)
+        (self.dir / "connections.log").unlink(missing_ok=True)
 
     def site_overrides(self, role: str = "server", transport: str = "ntlm") -> Dict[str, object]:
         return {"winrm": {role: {"host": self.address, "port": self.port, "scheme": self.scheme,

@@ -17,7 +17,8 @@ Over http with NTLM, WinRM's default (AllowUnencrypted = false) holds: a SOAP bo
 empty-bodied requests of the handshake are the only unsealed ones.
 Every request is appended to ``DIR/requests.log`` (action, shell, bytes, the Authorization leg it carried:
 none, negotiate, authenticate, basic, certificate, or session on an authenticated connection) for the
-benchmark and the tests.
+benchmark and the tests, and every connection, once it has ended, to ``DIR/connections.log`` (its client
+port and how many requests it carried).
 """
 from __future__ import annotations
 
@@ -94,6 +95,10 @@ class State:
     def scenario(self) -> dict:
         return json.loads((self.directory / "scenario.json").read_text())
 
+    def log_connection(self, peer: int, requests: int) -> None:
+        with self.lock, open(self.directory / "connections.log", "a") as log:
+            log.write(json.dumps({"peer": peer, "requests": requests}) + "\n")
+
     def log(self, record: Dict[str, object]) -> None:
         """One line per request: the SOAP action, its shell, its plain size, the bytes on the wire each way,
         the authentication leg it carried, the client's port (its connection), and a Command's probes."""
@@ -131,6 +136,11 @@ class Handler(BaseHTTPRequestHandler):
         self.user = ""
         self.probes: List[str] = []  # what the request's command runs (for the log)
         self.entry: Optional[Dict[str, object]] = None  # the request's log record, written by reply()
+        self.served = 0  # requests answered on this connection
+
+    def finish(self) -> None:
+        super().finish()
+        self.state.log_connection(self.client_address[1], self.served)
 
     def log_message(self, format: str, *args) -> None:  # keep the test output clean
         pass
@@ -262,6 +272,7 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(status, message, {"Content-Type": "application/soap+xml;charset=UTF-8"})
 
     def reply(self, status: int, body: bytes, headers: Optional[Dict[str, str]] = None) -> None:
+        self.served += 1
         if self.entry is not None:
             self.state.log({**self.entry, "wire_out": len(body)})
             self.entry = None

@@ -52,7 +52,7 @@ class HostFacts:
             raise ValueError(f"unknown host role {role!r} (known: {', '.join(ROLES)})")
         self._facts = facts
         self.role = role
-        self.settings: Optional[WinrmHost] = facts.site.winrm_server if role == "server" else facts.site.winrm_dc
+        self.settings: Optional[WinrmHost] = facts.site.winrm_hosts().get(role)
         self.snapshot_path: Optional[Path] = facts.inputs.host_snapshots.get(role)
         self._snapshot: Optional[Snapshot] = None
         self._lock = threading.Lock()
@@ -73,6 +73,18 @@ class HostFacts:
                 return False
             self._planned = PlannedProbes(wanted, self._winrm, self.source)
         return True
+
+    @property
+    def endpoint(self) -> Optional[Tuple[str, int]]:
+        """The address and port WinRM is reached at (None: a snapshot, or no WinRM host configured)."""
+        if self.snapshot_path or self.settings is None:
+            return None
+        return self.settings.host, self.settings.effective_port
+
+    @property
+    def shells(self) -> int:
+        """How many shells the planned probes open at once (each on a connection of its own)."""
+        return self._planned.shells if self._planned is not None else 0
 
     def start(self) -> None:
         """Send the planned probes now (the prefetch), without waiting for them."""

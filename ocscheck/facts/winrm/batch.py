@@ -13,6 +13,7 @@ import base64
 import binascii
 import threading
 import xml.etree.ElementTree as ET
+from functools import cached_property
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Union
 
 from ocscheck.collector import PROBES, Probe, SnapshotError, parse_sections
@@ -37,14 +38,23 @@ class PlannedProbes:
         self._lock = threading.Lock()
         self._started = False
 
+    @cached_property
+    def _commands(self) -> List[Sequence[str]]:
+        return list(pack(self.names))
+
+    @property
+    def shells(self) -> int:
+        """How many shells (each on a connection of its own) ``start`` opens at once."""
+        return min(MAX_SHELLS, len(self._commands))
+
     def start(self) -> None:
         """Send the commands (once): at most MAX_SHELLS at a time, each on a shell of its own."""
         with self._lock:
             if self._started:
                 return
             self._started = True
-        commands = pack(self.names)
-        for lane in range(min(MAX_SHELLS, len(commands))):
+        commands = self._commands
+        for lane in range(self.shells):
             threading.Thread(target=self._run, args=(commands[lane::MAX_SHELLS],), daemon=True,
                              name=f"winrm batch {self._source}").start()
 

@@ -173,6 +173,8 @@ class WinrmClient:
         from winrm.protocol import Protocol
         from winrm.transport import HAVE_KERBEROS
 
+        from ocscheck.facts.winrm.adapter import dialled_adapter
+
         s = self._settings
         timeout = self._facts.timeout
         # WinRM holds a Receive up to the operation timeout; the HTTP read timeout must exceed it.
@@ -201,13 +203,14 @@ class WinrmClient:
                                                              "client_key")
             kwargs.update(cert_pem=str(s.client_cert), cert_key_pem=str(s.client_key), username=None)
         protocol = Protocol(**kwargs)
+        transport = protocol.transport
         # pywinrm only takes whole seconds; the transport passes this straight to requests.
-        protocol.transport.read_timeout_sec = max(timeout, operation + 0.5)
+        transport.read_timeout_sec = max(timeout, operation + 0.5)
+        session = transport.build_session()  # sends nothing (NTLM: encryption is "never" for now)
+        session.mount(f"{s.scheme}://", dialled_adapter(self._facts.dials, timeout))  # preconnected, remembered
         if s.transport == "ntlm":
             from ocscheck.facts.winrm.auth import NegotiateFirstNtlm
 
-            transport = protocol.transport
-            session = transport.build_session()  # sends nothing: encryption is "never" for now
             session.auth = NegotiateFirstNtlm(s.user, kwargs["password"], send_cbt=transport.send_cbt)
             if s.scheme == "http":  # WinRM's message encryption, as pywinrm's "auto" does over http
                 transport.setup_encryption(session)  # NEGOTIATE, then AUTHENTICATE, with an empty body
