@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -55,6 +54,8 @@ def write_text_atomic(path: Path, text: str, mode: Optional[int] = None) -> None
         return
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         raise IsADirectoryError(21, "not a regular file", str(path))
+    import tempfile  # only when a file is written: a run with no report file does without (2 ms)
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         if existing is not None:

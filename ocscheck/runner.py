@@ -7,7 +7,8 @@ or waiting for another check's fetch of it, see ``FactStore.waiting``) gives its
 takes one again (before any check not yet started) when the wait ends. So checks blocked on a dead
 host cannot keep the others from starting, and a run with dead hosts takes one timeout, whatever
 ``workers`` is. A check waits for the checks it ``depends`` on and is skipped when one of them did
-not pass. Outcomes come back in the order of the specs given.
+not pass. Outcomes come back in the order of the specs given. A replay waits on nothing: its checks
+run one after the other in the calling thread.
 
 Interrupted (Ctrl-C, or the CLI's SIGTERM handler), the checks not finished become errors and the
 interruption is raised again, carrying every outcome, so that the caller still writes its reports.
@@ -139,7 +140,10 @@ def run_checks(specs: Sequence[CheckSpec], ctx: CheckContext, workers: int, time
 
     previous_hook, store.waiting = store.waiting, slots.waiting
     try:
-        _loop(specs, by_id, waiting, running, done, wake, slots, timeout, finish, body)
+        if store.replaying:
+            _in_turn(specs, by_id, done, finish, ctx)
+        else:
+            _loop(specs, by_id, waiting, running, done, wake, slots, timeout, finish, body)
     except (KeyboardInterrupt, Interrupted) as exc:
         # Ctrl-C or SIGTERM: what finished stands, the rest is an error, and the caller writes its reports.
         stop = exc if isinstance(exc, Interrupted) else Interrupted()
@@ -177,15 +181,12 @@ def _loop(specs: Sequence[CheckSpec], by_id: Dict[str, CheckSpec], waiting: List
                     del running[check_id]
             # Start what can start: dependencies settled, a worker free.
             for spec in list(waiting):
-                blockers = [d for d in spec.depends if d in by_id and d not in done]
-                if blockers:
+                if _blockers(spec, by_id, done):
                     continue
-                failed = [d for d in spec.depends if d in done and done[d].status not in (Status.PASS, Status.WARN)]
-                if failed:
+                skipped = _skipped(spec, done)
+                if skipped is not None:
                     waiting.remove(spec)
-                    names = ", ".join(f"{d} ({done[d].status})" for d in failed)
-                    finish(spec, Result.skip(f"skipped because {names} did not pass"), 0.0,
-                           started=time.monotonic())
+                    finish(spec, skipped, 0.0, started=time.monotonic())
                     continue
                 if not slots.can_start():
                     break
@@ -202,6 +203,38 @@ def _loop(specs: Sequence[CheckSpec], by_id: Dict[str, CheckSpec], waiting: List
             elif waiting:
                 # Dependencies outside the selection never finish: treat them as absent.
                 for spec in waiting:
-                    spec_deps = [d for d in spec.depends if d in by_id and d not in done]
-                    if spec_deps:
-                        raise RuntimeError(f"dependency cycle around {spec.id}: {spec_deps}")
+                    if _blockers(spec, by_id, done):
+                        raise RuntimeError(f"dependency cycle around {spec.id}: {_blockers(spec, by_id, done)}")
+
+
+def _in_turn(specs: Sequence[CheckSpec], by_id: Dict[str, CheckSpec], done: Dict[str, Outcome],
+             finish: Callable[..., None], ctx: CheckContext) -> None:
+    """A replay answers every fact at once: each check runs in turn in the calling thread, after the checks it
+    depends on — no thread to start, no worker slot, no timeout to watch (threads cost a replay more time
+    than its checks take to judge)."""
+    pending = list(specs)
+    while pending:
+        spec = next((spec for spec in pending if not _blockers(spec, by_id, done)), None)
+        if spec is None:
+            raise RuntimeError(f"dependency cycle around {pending[0].id}: {_blockers(pending[0], by_id, done)}")
+        pending.remove(spec)
+        started = time.monotonic()
+        skipped = _skipped(spec, done)
+        if skipped is not None:
+            finish(spec, skipped, 0.0, started=started)
+            continue
+        result, detail = run_one(spec, ctx)
+        finish(spec, result, time.monotonic() - started, detail, started)
+
+
+def _blockers(spec: CheckSpec, by_id: Dict[str, CheckSpec], done: Dict[str, Outcome]) -> List[str]:
+    """The selected checks ``spec`` depends on that have not finished."""
+    return [d for d in spec.depends if d in by_id and d not in done]
+
+
+def _skipped(spec: CheckSpec, done: Dict[str, Outcome]) -> Optional[Result]:
+    """``spec``'s skip when a check it depends on finished without passing (a warning passes), else None."""
+    failed = [d for d in spec.depends if d in done and done[d].status not in (Status.PASS, Status.WARN)]
+    if not failed:
+        return None
+    return Result.skip(f"skipped because {', '.join(f'{d} ({done[d].status})' for d in failed)} did not pass")

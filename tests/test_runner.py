@@ -83,6 +83,28 @@ def test_dependency_failure_skips_dependant():
     assert outcomes[0].status is Status.SKIP and outcomes[0].summary == "skipped because t.a (fail) did not pass"
 
 
+def replay_context():
+    return RunSetup(make_site(), Phase.POST, environ={}, replay={}).context
+
+
+def test_a_replay_judges_in_turn_in_the_calling_thread_dependencies_first():
+    seen = []
+
+    def note(result):
+        def check(ctx):
+            seen.append(threading.current_thread())
+            return result
+        return check
+
+    outcomes = run_checks([spec("t.b", note(Result.ok("b")), depends=["t.a"]), spec("t.a", note(Result.fail("a"))),
+                           spec("t.c", note(Result.ok("c")), depends=["t.d"]), spec("t.d", note(Result.ok("d"))),
+                           spec("t.e", lambda ctx: 1 / 0)], replay_context(), 4, 5)
+    assert seen == [threading.current_thread()] * 3  # t.a, t.d, t.c: no thread started; t.b skipped
+    assert [(o.id, o.status) for o in outcomes] == [("t.b", Status.SKIP), ("t.a", Status.FAIL), ("t.c", Status.PASS),
+                                                    ("t.d", Status.PASS), ("t.e", Status.ERROR)]
+    assert outcomes[0].summary == "skipped because t.a (fail) did not pass"
+
+
 def test_fact_unavailable_maps_to_skip_or_error():
     def unconfigured(ctx):
         raise FactUnavailable(Reason.NOT_CONFIGURED, "no LDAP URL")

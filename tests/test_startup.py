@@ -30,6 +30,8 @@ def test_a_replay_loads_no_network_client_nor_plugin_reader(argv: List[str]) -> 
     assert [m for m in NETWORK_CLIENTS if m in loaded] == []
     assert "jinja2" not in loaded  # no HTML report asked for
     assert "importlib.metadata" not in loaded  # no plugin distribution installed: nothing to read
+    # Nor what only a live run uses: TLS, threads' futures (and logging with them), temporary files.
+    assert [m for m in ("ssl", "concurrent.futures", "logging", "tempfile") if m in loaded] == []
 
 
 def test_a_report_renderer_loads_when_asked(tmp_path: Path) -> None:

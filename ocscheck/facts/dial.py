@@ -14,10 +14,13 @@ import select
 import socket
 import threading
 import time
-from concurrent.futures import Future
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
+from ocscheck.facts.background import futures
 from ocscheck.facts.store import FactUnavailable, Reason
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 Endpoint = Tuple[str, int]
 
@@ -81,7 +84,7 @@ class Dials:
             if self._closed or endpoint in self._failed:
                 return
             parked = self._parked.setdefault(endpoint, [])
-            new: List["Future[socket.socket]"] = [Future() for _ in range(count - len(parked))]
+            new: List["Future[socket.socket]"] = [futures.Future() for _ in range(count - len(parked))]
             parked.extend(new)
             first = None if endpoint in self._alive or endpoint in self._first else threading.Event()
             if first is not None:

@@ -6,7 +6,7 @@ dnspython's resolver retries over TCP when a UDP answer is truncated.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, Dict, Iterable, List, Set, Tuple
 
 from ocscheck.config import Endpoint
@@ -73,8 +73,7 @@ class DnsFacts:
             raise FactUnavailable(Reason.NOT_CONFIGURED, f"no {view} DNS resolver in the site file ([dns] {view})")
         timeout = self._facts.timeout
         # In parallel, so that several silent resolvers cost one timeout, not one each.
-        with ThreadPoolExecutor(max_workers=len(endpoints)) as pool:
-            answers = list(pool.map(lambda e: _soa_answer(e, name, timeout), endpoints))
+        answers = background.parallel([partial(_soa_answer, e, name, timeout) for e in endpoints], self._store.waiting)
         if all(a.error for a in answers):
             reason = Reason.TIMEOUT if all("no answer within" in a.error for a in answers) else Reason.UNREACHABLE
             raise FactUnavailable(reason, f"{name} SOA: " + "; ".join(f"{a.server}: {a.error}" for a in answers))

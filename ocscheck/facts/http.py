@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import math
-import ssl
 import threading
 from typing import Any, Dict, Iterable, Set
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from ocscheck.values.http import CrlFetch, WebAnswer
 
 # Network clients load when a fetch first runs, not for a replay (ocscheck.facts.lazy).
 ldap3 = lazy("ldap3")
+ssl = lazy("ssl")
 requests = lazy("requests")
 ldap_errors = lazy("ldap3.core.exceptions")
 _ldap_uri = lazy("ldap3.utils.uri")

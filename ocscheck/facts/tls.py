@@ -15,9 +15,8 @@ import select
 import socket
 import threading
 import time
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
 
 from cryptography import x509
 from ocscheck.facts import background
@@ -26,6 +25,9 @@ from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
 from ocscheck.values.certs import is_ca
 from ocscheck.values.tls import CertificateFile, Handshake
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 SSL = lazy("OpenSSL.SSL")  # pyOpenSSL loads with the first handshake, not for a replay
 # Used when a chain is captured or a file read, never in a replay (the ssh and cipher modules they pull

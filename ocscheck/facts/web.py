@@ -18,25 +18,27 @@ cookies), imported when the first path is fetched.
 """
 from __future__ import annotations
 
-import ssl
 import threading
 import warnings
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from ocscheck.facts import background
 from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
 urllib3 = lazy("urllib3")
+ssl = lazy("ssl")  # a replay fetches nothing: neither ssl nor urllib3 loads
 _errors = lazy("urllib3.exceptions")
 
 MAX_KEPT_BODY = 1024 * 1024  # a larger answer body is not drained for keep-alive: the connection is dropped
 POOL_SIZE = 8                # connections kept per server: tls.web_paths (7 by default) fetched at once
 
 
-def legacy_client_context(ca_bundle: Optional[Path]) -> ssl.SSLContext:
+def legacy_client_context(ca_bundle: Optional[Path]) -> "ssl.SSLContext":
     """A verifying client context that still speaks to IIS 7.5 on Windows Server 2008 R2 (TLS 1.0 only,
     1024-bit keys): the key and protocol are judged by the checks, not refused here. Trust: the system
     store and the site's CA bundle (certifi's bundle when none), as requests' ``verify=`` gave."""

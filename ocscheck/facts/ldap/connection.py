@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import socket
-import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ from ocscheck.facts.lazy import lazy
 from ocscheck.facts.store import FactUnavailable, Reason
 
 ldap3 = lazy("ldap3")  # imported when a DC is first dialled (a replay never loads it)
+ssl = lazy("ssl")
 lx = lazy("ldap3.core.exceptions")
 
 T = TypeVar("T")
