@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_latency import SOURCE, delay_off, delay_on, proxy_address  # noqa: E402
 from ocscheck.config import LdapSettings  # noqa: E402
-from ocscheck.facts.ldap import connection as connection_module  # noqa: E402
 from ocscheck.facts.ldap.connection import DcConnections  # noqa: E402
 from tests.lab import samba  # noqa: E402
 

@@ -177,9 +177,10 @@ def _hosts(plan: Plan) -> List[Warmup]:
 
 def preconnect(facts: Facts) -> None:
     """For a run of a whole phase, called before its checks are even imported: the TCP connections of each
-    WinRM host the site names (a whole phase reads every one), as many as its shells may be (MAX_SHELLS per
-    role), so that WinRM's chain — the run's longest — starts ~0.1 s sooner. Those the plan leaves unused
-    are closed at the end of the run, having carried nothing. Never in a replay."""
+    WinRM host the site names (a whole phase reads every one, unless --dcdiag and --repadmin files stand in
+    for the DC's probes), as many as its shells may be (MAX_SHELLS per role), so that WinRM's chain — the
+    run's longest — starts ~0.1 s sooner. Those the plan leaves unused are closed at the end of the run,
+    having carried nothing. Never in a replay."""
     from ocscheck.collector.batch import MAX_SHELLS
 
     connections: Counter = Counter()

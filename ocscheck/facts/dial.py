@@ -75,7 +75,6 @@ class Dials:
             self._failed.pop(endpoint, None)
         return sock
 
-
     def preconnect(self, address: str, port: int, count: int, deadline: float) -> None:
         """Have ``count`` connections to ``address``:``port`` parked or under way, for the next ``take`` calls:
         the missing ones are started at once, in the background (together the endpoint's first dial)."""
@@ -134,9 +133,9 @@ class Dials:
         """Close the preconnected connections nobody took (those still connecting, once connected)."""
         with self._lock:
             self._closed = True
-            futures = [future for parked in self._parked.values() for future in parked]
+            unused = [future for parked in self._parked.values() for future in parked]
             self._parked.clear()
-        for future in futures:
+        for future in unused:
             future.add_done_callback(_close_unused)
 
 
