@@ -148,7 +148,8 @@ def main() -> None:
                     probes[name] = statistics.median([seconds] + [wall(argv, env_tools)[0] for _ in range(args.runs - 1)])
                 winrm_probe = median_wall(raw_winrm_probe(site, py), env_tools, args.runs)
                 if args.timeline:
-                    print(wall([py, str(Path(__file__).with_name("fact_timeline.py")), str(site)], env, cwd)[2])
+                    timeline = [py, str(Path(__file__).with_name("fact_timeline.py")), str(site)]
+                    print(wall(timeline + (["--code", str(args.code)] if args.code else []), env, cwd)[2])
                 each = {}
                 if args.each:
                     for check_id in sorted(slow_statuses):

@@ -1,6 +1,7 @@
-"""When each fact of a run was fetched: `python bench/fact_timeline.py SITE [--only ID]` prints, for one live
-`post` run judged in-process, every fact's start (seconds after the run began), duration and key, and each
-check's start and end: what the run's time is made of. Used by bench_latency.py --timeline.
+"""When each fact of a run was fetched: `python bench/fact_timeline.py SITE [--only ID] [--code DIR]` prints, for
+one live `post` run judged in-process, every fact's start (seconds after the run began), duration and key, and
+each check's start and end: what the run's time is made of. Used by bench_latency.py --timeline. --code DIR: the
+package of that tree (a commit before, for a before/after), not this one's.
 """
 from __future__ import annotations
 
@@ -11,18 +12,19 @@ import time
 from pathlib import Path
 from typing import List, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ocscheck.api import run  # noqa: E402
-from ocscheck.config import load_site  # noqa: E402
-from ocscheck.facts.store import FactStore  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("site", type=Path)
     parser.add_argument("--only", action="append", default=[])
+    parser.add_argument("--code", type=Path, help="run the package from this tree instead of this one")
     args = parser.parse_args()
+    sys.path.insert(0, str((args.code or Path(__file__).parents[1]).resolve()))
+    from ocscheck.api import run
+    from ocscheck.config import load_site
+    from ocscheck.facts.store import FactStore
+
     events: List[Tuple[float, float, str]] = []
     lock = threading.Lock()
     original = FactStore._fill
