@@ -161,7 +161,28 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+        # Its children too (Kamailio's TCP workers hold the listening socket): the next test's server binds the
+        # same address and port, and a dying child still accepting would answer its first connections.
+        deadline = time.monotonic() + 5
+        while self._group_running() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self._group_running():
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self._log.close()
+
+    def _group_running(self) -> bool:
+        """Whether a process of this server's process group still runs (a zombie holds no socket)."""
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                state, _ppid, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+            except (OSError, ValueError):
+                continue  # gone meanwhile
+            if int(group) == self.proc.pid and state != "Z":
+                return True
+        return False
 
 
 def run(argv: List[str], timeout: float = 60.0, **kwargs) -> subprocess.CompletedProcess:

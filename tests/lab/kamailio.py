@@ -6,6 +6,8 @@ send a CertificateRequest (verify_certificate = yes, require_certificate = no), 
 """
 from __future__ import annotations
 
+import socket
+import ssl
 from pathlib import Path
 from typing import Optional
 
@@ -65,5 +67,22 @@ def start_kamailio(workdir: Path, cert: Path, key: Path, address: str = OCS, por
     server = Server(f"kamailio {address}:{port}",
                     [binary, "-f", str(cfg), "-DD", "-E", "-m", "32", "-M", "8", "-P", str(workdir / "kamailio.pid"),
                      "-w", str(workdir)], workdir / "kamailio.log", env=permissive_openssl_env(workdir))
-    server.ready(lambda: wait_for_port(address, port, 0.2), timeout=10)
+    server.ready(lambda: wait_for_port(address, port, 0.2) and presents(address, port, cert), timeout=10)
     return server
+
+
+def presents(address: str, port: int, cert: Path) -> bool:
+    """Whether a TLS handshake on ``address``:``port`` gets the first certificate of ``cert``: this Kamailio's TLS
+    workers answer (an accepted TCP connection alone may be its main process before they are up)."""
+    pem = cert.read_text()
+    expected = ssl.PEM_cert_to_DER_cert(pem[:pem.index("-----END CERTIFICATE-----")] + "-----END CERTIFICATE-----\n")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")  # the lab's 1024-bit keys (permissive_openssl_env)
+    try:
+        with socket.create_connection((address, port), timeout=0.5) as sock, \
+                context.wrap_socket(sock) as tls:
+            return tls.getpeercert(binary_form=True) == expected
+    except OSError:
+        return False
