@@ -54,6 +54,13 @@ def mutate(text: str, edits) -> str:
     return text
 
 
+def mutated_file(name: str, text: str, edits) -> Path:
+    """``text`` with ``edits`` made, written to the scratch file ``name`` (lone surrogates kept as they are)."""
+    path = SCRATCH / name
+    path.write_text(mutate(text, edits), encoding="utf-8", errors="surrogatepass")
+    return path
+
+
 # Values that once crashed or hung the loader, inserted anywhere (often inside a value).
 ODD_VALUES = st.sampled_from(["[" * 2000, "{a=" * 1500, '"x\\u0000y"', '"/dev/zero"', '"."', "nan", "inf",
                               "1e999", "9" * 5000, '"ocs\\n.x"', '"\\u001b]0;t\\u0007"', " " * 3000])
@@ -64,8 +71,7 @@ EDITS = st.lists(st.tuples(st.integers(0, 10 ** 6), st.integers(0, 20), TOML_NOI
 @bounded(400)
 @given(edits=EDITS)
 def test_mutated_site_file_loads_or_is_a_config_error(edits):
-    path = SCRATCH / "mutated.toml"
-    path.write_text(mutate(SITE_TEXT, edits), encoding="utf-8", errors="surrogatepass")
+    path = mutated_file("mutated.toml", SITE_TEXT, edits)
     try:
         assert isinstance(load_site(path), Site)
     except ConfigError as exc:
@@ -185,8 +191,7 @@ SNAPSHOT_TEXT = scenarios.snapshot_text(scenarios.variant("ready"))
                                 FRAGMENTS | st.sampled_from(["[probe ", "exit=", "]", "-", "9" * 5000, "host="])),
                       min_size=1, max_size=4))
 def test_mutated_snapshot_reads_or_is_a_snapshot_error(edits):
-    path = SCRATCH / "host.snapshot"
-    path.write_text(mutate(SNAPSHOT_TEXT, edits), encoding="utf-8", errors="surrogatepass")
+    path = mutated_file("host.snapshot", SNAPSHOT_TEXT, edits)
     try:
         assert isinstance(read_snapshot(path), Snapshot)
     except SnapshotError:
@@ -199,8 +204,7 @@ def test_mutated_snapshot_reads_or_is_a_snapshot_error(edits):
                                 st.sampled_from(["[" * 2000, "{\"a\":" * 500])),
                       min_size=1, max_size=3))
 def test_mutated_recording_loads_or_is_a_recording_error(edits):
-    path = SCRATCH / "mutated.facts.json"
-    path.write_text(mutate(RECORDING_TEXT, edits), encoding="utf-8", errors="surrogatepass")
+    path = mutated_file("mutated.facts.json", RECORDING_TEXT, edits)
     try:
         assert isinstance(load_recording(path), dict)
     except RecordingError:
