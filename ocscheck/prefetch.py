@@ -186,7 +186,7 @@ def preconnect(facts: Facts) -> None:
     connections: Counter = Counter()
     for role, settings in facts.site.winrm_hosts().items():
         if role not in facts.inputs.host_snapshots:  # a snapshot replaces that host's WinRM
-            connections[settings.host, settings.effective_port] += MAX_SHELLS
+            connections[settings.endpoint] += MAX_SHELLS
     _dial_ahead(facts, connections)
 
 

@@ -241,6 +241,11 @@ class WinrmHost:
     def effective_port(self) -> int:
         return self.port or (5986 if self.scheme == "https" else 5985)
 
+    @property
+    def endpoint(self) -> Tuple[str, int]:
+        """The address and port dialled."""
+        return self.host, self.effective_port
+
 
 @dataclass(frozen=True)
 class Thresholds:

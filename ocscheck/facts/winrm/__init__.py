@@ -79,7 +79,7 @@ class HostFacts:
         """The address and port WinRM is reached at (None: a snapshot, or no WinRM host configured)."""
         if self.snapshot_path or self.settings is None:
             return None
-        return self.settings.host, self.settings.effective_port
+        return self.settings.endpoint
 
     @property
     def shells(self) -> int:
