@@ -159,12 +159,10 @@ def _hosts(plan: Plan) -> List[Warmup]:
     """Each WinRM host's probes that the selected checks declare (``@reads``), planned now (before any check
     can read one) and sent together by the warm-up: one chain of round trips per host."""
     from ocscheck.collector import host_reads
-    from ocscheck.registry import REGISTRY
 
     wanted: dict[str, set[str]] = {}
-    for check_id in sorted(plan.ids):
-        spec = REGISTRY.get(check_id)
-        for role, probes in (host_reads(spec.func, plan.phase.value) if spec else {}).items():
+    for spec in plan.specs:
+        for role, probes in host_reads(spec.func, plan.phase.value).items():
             wanted.setdefault(role, set()).update(probes)
     hosts = [plan.facts.host(role) for role in sorted(wanted)]
     planned = [host for host in hosts if host.plan(wanted[host.role])]
