@@ -50,12 +50,9 @@ class Dials:
         """A TCP connection to ``address``:``port`` by ``deadline``, or FactUnavailable (remembered)."""
         endpoint = (address, port)
         with self._lock:
-            first: Optional[threading.Event] = None
-            waiting = endpoint not in self._alive and endpoint in self._first
-            if endpoint not in self._alive and endpoint not in self._first:
-                first = self._first[endpoint] = threading.Event()
-            pending = self._first.get(endpoint)
-        if waiting and pending is not None:
+            pending = None if endpoint in self._alive else self._first.get(endpoint)
+            first = self._claim_first(endpoint)
+        if pending is not None:
             pending.wait(max(0.0, deadline - time.monotonic()))
         self.check(address, port)
         if deadline - time.monotonic() <= 0:  # our own time is up: says nothing about the endpoint
@@ -70,10 +67,20 @@ class Dials:
         finally:
             if first is not None:
                 first.set()
+        self._worked(endpoint)
+        return sock
+
+    def _claim_first(self, endpoint: Endpoint) -> Optional[threading.Event]:
+        """Under the lock: the event of the endpoint's first dial when the caller's dial is it, else None."""
+        if endpoint in self._alive or endpoint in self._first:
+            return None
+        first = self._first[endpoint] = threading.Event()
+        return first
+
+    def _worked(self, endpoint: Endpoint) -> None:
         with self._lock:
             self._alive.add(endpoint)
             self._failed.pop(endpoint, None)
-        return sock
 
     def preconnect(self, address: str, port: int, count: int, deadline: float) -> None:
         """Have ``count`` connections to ``address``:``port`` parked or under way, for the next ``take`` calls:
@@ -85,9 +92,7 @@ class Dials:
             parked = self._parked.setdefault(endpoint, [])
             new: List["Future[socket.socket]"] = [futures.Future() for _ in range(count - len(parked))]
             parked.extend(new)
-            first = None if endpoint in self._alive or endpoint in self._first else threading.Event()
-            if first is not None:
-                self._first[endpoint] = first
+            first = self._claim_first(endpoint) if new else None  # no dial started: no first dial to wait for
         outcomes = {"pending": len(new)}
 
         def dial(future: "Future[socket.socket]") -> None:
@@ -97,9 +102,7 @@ class Dials:
                 self.remember(address, port, exc)
                 future.set_exception(exc)
             else:
-                with self._lock:
-                    self._alive.add(endpoint)
-                    self._failed.pop(endpoint, None)
+                self._worked(endpoint)
                 future.set_result(sock)
             finally:
                 with self._lock:
